@@ -1,0 +1,1 @@
+"""Postmortem drafts in markdown, built from an incident's timeline and the catalog graph."""

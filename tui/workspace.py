@@ -1,0 +1,215 @@
+"""Finding and reading the workspace: the directory a team keeps in git, described by `oncall.toml`.
+
+Discovery order (DESIGN.md, "The workspace"): `--workspace DIR`, `$ONCALL_WORKSPACE`, the nearest
+`oncall.toml` above the current directory, else the bundled demo copied once to the user data
+directory so that `oncall` alone always shows something real.
+
+This lives at the edge (tui) because the other packages take plain values (paths, URLs, dicts)
+and never read settings themselves.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CONFIG_NAME = "oncall.toml"
+ENV_WORKSPACE = "ONCALL_WORKSPACE"
+ENV_USER = "ONCALL_USER"
+
+
+class WorkspaceError(Exception):
+    """The workspace cannot be found or its `oncall.toml` is wrong. Maps to exit code 2."""
+
+
+class WorkspaceConfig(BaseModel):
+    """The schema of `oncall.toml`. Unknown keys are errors so a typo never silently does nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "workspace"
+    database_url: str | None = None
+    catalog: list[str] = Field(default_factory=lambda: ["catalog"])
+    lineage: list[str] = Field(default_factory=lambda: ["lineage"])
+    runbooks: str = "runbooks"
+    connections: dict[str, str] = Field(default_factory=dict)
+    operators: dict[str, str] = Field(
+        default_factory=dict, description="OS user name -> catalog user ref"
+    )
+    notify_webhook: str | None = None
+
+
+@dataclass
+class Workspace:
+    """A located, validated workspace with every path made absolute."""
+
+    root: Path
+    config: WorkspaceConfig
+    catalog_paths: list[Path] = field(default_factory=list)
+    lineage_paths: list[Path] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".oncall"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.state_dir / "cache"
+
+    @property
+    def runbooks_dir(self) -> Path:
+        return self.root / self.config.runbooks
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "runbooks.lock"
+
+    @property
+    def postmortems_dir(self) -> Path:
+        return self.root / "postmortems"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def database_url(self) -> str:
+        """The store's URL; a relative SQLite path is taken relative to the workspace root."""
+        url = self.config.database_url
+        if not url:
+            return f"sqlite:///{self.state_dir / 'state.db'}"
+        return _absolute_sqlite_url(url, self.root)
+
+    @property
+    def connections(self) -> dict[str, str]:
+        """Named connections for `sql` actions, SQLite paths made absolute."""
+        return {k: _absolute_sqlite_url(v, self.root) for k, v in self.config.connections.items()}
+
+    def operator(self, explicit: str | None = None) -> str:
+        """Who is acting: `--as`, then `$ONCALL_USER`, then the OS-user mapping, then the OS user."""
+        if explicit:
+            return explicit
+        env = os.environ.get(ENV_USER)
+        if env:
+            return env
+        os_user = _os_user()
+        return self.config.operators.get(os_user, os_user)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers): fall back to the uid
+        return f"uid-{os.getuid()}"
+
+
+def _absolute_sqlite_url(url: str, root: Path) -> str:
+    prefix = None
+    for candidate in ("sqlite+pysqlite:///", "sqlite:///"):
+        if url.startswith(candidate):
+            prefix = candidate
+            break
+    if prefix is None:
+        return url
+    rest = url[len(prefix) :]
+    if not rest or rest.startswith("/") or rest.startswith(":memory:"):
+        return url
+    return prefix + str((root / rest).resolve())
+
+
+def read_config(path: Path) -> WorkspaceConfig:
+    """Parse and validate one `oncall.toml`; every problem names the file and the key."""
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise WorkspaceError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise WorkspaceError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkspaceError(f"{path}: invalid TOML: {exc}") from exc
+    try:
+        return WorkspaceConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            if err["type"] == "extra_forbidden":
+                problems.append(f"unknown key {key!r}")
+            else:
+                problems.append(f"{key}: {err['msg']}")
+        raise WorkspaceError(f"{path}: " + "; ".join(problems)) from exc
+
+
+def open_workspace(root: Path) -> Workspace:
+    """Open the workspace whose `oncall.toml` is in `root`."""
+    root = root.resolve()
+    config_path = root / CONFIG_NAME
+    if not root.is_dir():
+        raise WorkspaceError(f"{root}: workspace directory does not exist")
+    if not config_path.is_file():
+        raise WorkspaceError(f"{root}: not a workspace (no {CONFIG_NAME})")
+    config = read_config(config_path)
+    return Workspace(
+        root=root,
+        config=config,
+        catalog_paths=[root / p for p in config.catalog],
+        lineage_paths=[root / p for p in config.lineage],
+    )
+
+
+def find_workspace_root(start: Path) -> Path | None:
+    """The nearest directory at or above `start` holding an `oncall.toml`."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / CONFIG_NAME).is_file():
+            return directory
+    return None
+
+
+def bundled_demo_source() -> Path:
+    """The demo workspace shipped inside the `demo` package (data files, no code imported)."""
+    return Path(str(resources.files("demo") / "workspace"))
+
+
+def default_demo_root() -> Path:
+    return Path(platformdirs.user_data_dir("oncall")) / "demo"
+
+
+def copy_demo_workspace(target: Path) -> Path:
+    """Copy the bundled demo workspace to `target` unless it is already there."""
+    if (target / CONFIG_NAME).is_file():
+        return target
+    source = bundled_demo_source()
+    if not (source / CONFIG_NAME).is_file():
+        raise WorkspaceError(f"the bundled demo workspace is missing from {source}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(
+        source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", ".oncall")
+    )
+    return target
+
+
+def locate_workspace(explicit: Path | None = None, cwd: Path | None = None) -> Workspace:
+    """Apply the discovery order and open what it finds."""
+    if explicit is not None:
+        return open_workspace(explicit)
+    env = os.environ.get(ENV_WORKSPACE)
+    if env:
+        return open_workspace(Path(env))
+    found = find_workspace_root(cwd or Path.cwd())
+    if found is not None:
+        return open_workspace(found)
+    return open_workspace(copy_demo_workspace(default_demo_root()))
