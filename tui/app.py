@@ -1,0 +1,132 @@
+"""The Textual app: screens over the workspace's catalog, incident store and runbooks.
+
+`tui/cli.py` parses the command line and calls `run_app(context)`; the app never reads argv.
+Nothing slow happens before the first paint: the workspace is located, the store opened and the
+catalog loaded in thread workers, and each screen shows what it has as soon as it has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from tui.backend import Backend, Clock, utc_now
+from tui.screens.incidents import IncidentsScreen
+
+if TYPE_CHECKING:
+    from tui.context import AppContext
+
+
+class OncallApp(App[None]):
+    """oncall: incidents, blast radius, owners, runbooks and postmortems in one terminal."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "oncall"
+
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+    ]
+
+    workspace_name: reactive[str] = reactive("…")
+    operator_name: reactive[str] = reactive("…")
+
+    def __init__(
+        self,
+        context: AppContext,
+        *,
+        clock: Clock = utc_now,
+        backend: Backend | None = None,
+    ) -> None:
+        super().__init__()
+        self.context = context
+        self.clock = clock
+        self.backend = backend or Backend(context, clock)
+
+    def get_default_screen(self) -> Screen[None]:
+        return IncidentsScreen()
+
+    def on_mount(self) -> None:
+        self.prepare()
+
+    @work(thread=True, group="prepare")
+    def prepare(self) -> None:
+        """Locate the workspace, then warm the store and the catalog before anyone asks.
+
+        Failures are not reported here: the screen that needs the resource asks again and
+        shows the problem in place, next to what could not be shown.
+        """
+        try:
+            workspace = self.backend.workspace()
+            self.call_from_thread(setattr, self, "workspace_name", workspace.name)
+            self.call_from_thread(setattr, self, "operator_name", self.backend.operator())
+            self.backend.store()
+            self.backend.catalog()
+        except Exception as exc:  # shown by the screens that need the resource
+            self.log.warning(f"warm-up failed: {exc!r}")
+
+    # --- navigation used by every screen -----------------------------------------------------
+
+    def open_incident(self, incident_id: str) -> None:
+        from tui.screens.incident import IncidentScreen
+
+        self.push_screen(IncidentScreen(incident_id))
+
+    def start_new_incident(self, asset_ref: str | None = None) -> None:
+        from tui.screens.new_incident import NewIncidentScreen
+
+        self.push_screen(NewIncidentScreen(asset_ref))
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_owners(self) -> None:
+        from tui.screens.graph import GraphScreen
+
+        if not isinstance(self.screen, GraphScreen):
+            self.push_screen(GraphScreen())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every key of the current screen is also a command in the palette (ctrl+p)."""
+        yield from super().get_system_commands(screen)
+        seen: set[str] = {"quit", "help"}
+        yield SystemCommand("Help", "Every key of every screen", self.action_help)
+        for _key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(
+                binding.description,
+                f"{binding.tooltip or binding.description} (key: {binding.key_display or binding.key})",
+                _runner(active.node, binding.action),
+            )
+
+    def on_unmount(self) -> None:
+        self.backend.close()
+
+
+def _runner(node: object, action: str):  # type: ignore[no-untyped-def]
+    """A callback running `action` on the node that owns the binding, as the key would."""
+
+    async def run() -> None:
+        from textual.dom import DOMNode
+
+        assert isinstance(node, DOMNode)
+        await node.run_action(action)
+
+    return run
+
+
+def run_app(context: AppContext) -> None:
+    """Open the app on the context's workspace; returns when the operator quits."""
+    OncallApp(context).run()

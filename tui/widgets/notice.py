@@ -1,0 +1,43 @@
+"""A one-or-two-line banner that says, in place, what went wrong and what to do next.
+
+Errors belong next to what failed, not in a toast that vanishes while the operator is reading
+the runbook. The banner hides itself when there is nothing to say.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from tui.problems import Problem
+
+
+class Notice(Static):
+    """Shows a `Problem` (error or warning) or a plain information line; hidden when empty."""
+
+    DEFAULT_CLASSES = "-empty"
+
+    def show_problem(self, problem: Problem) -> None:
+        symbol, word = ("✖", "Error") if problem.kind == "error" else ("⚠", "Warning")
+        self.set_classes(f"-{problem.kind}")
+        self.update(
+            Content.from_markup(
+                "[b]$symbol $word:[/b] $message\n[i]Next:[/i] $next",
+                symbol=symbol,
+                word=word,
+                message=problem.message,
+                next=problem.next_step,
+            )
+        )
+
+    def show_info(self, text: str) -> None:
+        self.set_classes("-info")
+        self.update(Content.from_markup("• $text", text=text))
+
+    def clear(self) -> None:
+        self.set_classes("-empty")
+        self.update("")
+
+    @property
+    def is_showing(self) -> bool:
+        return not self.has_class("-empty")

@@ -1,0 +1,114 @@
+"""The words and symbols every screen uses for states, so meaning never rests on colour alone.
+
+A state is shown as `symbol word`, tinted by a *tone* (a theme variable name such as `error`).
+Without colour — a monochrome terminal, a colour-blind reader, a screenshot pasted into chat —
+the symbol and the word still say everything. Keeping the table here means an incident's status
+looks the same in the list, the header and the timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from textual.content import Content
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """How one state is shown: a symbol, a word and the theme variable that tints it."""
+
+    symbol: str
+    word: str
+    tone: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.symbol} {self.word}"
+
+    def content(self) -> Content:
+        """Tinted by a theme variable, resolved when painted, so light and dark themes both work."""
+        return Content.from_markup(f"[${self.tone}]$text[/]", text=self.text)
+
+
+_NEUTRAL = "foreground"
+
+INCIDENT_STATUS: dict[str, Badge] = {
+    "open": Badge("●", "open", "error"),
+    "acknowledged": Badge("◐", "acknowledged", "warning"),
+    "mitigated": Badge("◑", "mitigated", "accent"),
+    "resolved": Badge("✔", "resolved", "success"),
+}
+
+SEVERITY: dict[str, Badge] = {
+    "SEV1": Badge("▲▲", "SEV1", "error"),
+    "SEV2": Badge("▲", "SEV2", "warning"),
+    "SEV3": Badge("△", "SEV3", "accent"),
+    "SEV4": Badge("·", "SEV4", _NEUTRAL),
+}
+
+SEVERITIES: tuple[str, ...] = tuple(SEVERITY)
+
+STEP_STATE: dict[str, Badge] = {
+    "pending": Badge("○", "pending", _NEUTRAL),
+    "running": Badge("▶", "running", "accent"),
+    "done": Badge("✔", "done", "success"),
+    "skipped": Badge("↷", "skipped", _NEUTRAL),
+    "already-done": Badge("↷", "skipped, already done", "success"),
+    "check-holds": Badge("↷", "skipped, already holds", "success"),
+    "failed": Badge("✖", "failed", "error"),
+    "in-doubt": Badge("?", "in doubt", "warning"),
+    "would-run": Badge("◇", "would run (dry run)", "accent"),
+}
+
+EVENT_KIND: dict[str, Badge] = {
+    "alert": Badge("!", "alert", "error"),
+    "note": Badge("✎", "note", _NEUTRAL),
+    "status": Badge("◆", "status", "accent"),
+    "page": Badge("☎", "page", "warning"),
+    "step_started": Badge("▶", "step started", "accent"),
+    "step_done": Badge("✔", "step done", "success"),
+    "step_failed": Badge("✖", "step failed", "error"),
+    "step_skipped": Badge("↷", "step skipped", _NEUTRAL),
+    "lease": Badge("⚿", "lease", "warning"),
+    "decision": Badge("⚖", "decision", "accent"),
+    "override": Badge("⚠", "override", "error"),
+}
+
+
+def badge_for(table: dict[str, Badge], key: str) -> Badge:
+    """A known state's badge, or a neutral one naming the unknown state (never a KeyError)."""
+    return table.get(key) or table.get(key.lower()) or Badge("•", key, _NEUTRAL)
+
+
+def format_duration(delta: timedelta) -> str:
+    """A compact, fixed-shape duration: `42s`, `7m 05s`, `3h 12m`, `2d 04h`."""
+    seconds = max(0, int(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def format_since(then: datetime | None, now: datetime) -> str:
+    """How long ago `then` was, or an em dash when it has not happened."""
+    if then is None:
+        return "—"
+    return format_duration(now - then)
+
+
+def format_utc(moment: datetime | None) -> str:
+    """A timestamp in UTC, the one time zone everyone on an incident call shares."""
+    if moment is None:
+        return "—"
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_clock(moment: datetime) -> str:
+    return moment.strftime("%H:%M:%S")
