@@ -1,0 +1,199 @@
+"""OpenLineage RunEvents (a JSON array, NDJSON, or one event) as datasets, jobs and data flow.
+
+Each event adds `input dataset → job → output dataset`. Jobs and datasets become entities of kind
+`job` and `dataset`, with the canonical refs
+
+    dataset:<namespace>/<name>        e.g. dataset:food_delivery/public.menus
+    job:<namespace>/<name>            e.g. job:food_delivery/etl_menus
+
+lower-cased like every ref. OpenLineage namespaces are often URIs (`postgres://host:5432`,
+`s3://bucket`) and names may hold `/` (`/warehouse/orders`), which Backstage refs cannot
+carry, so the namespace is percent-encoded except for letters, digits and `-_.~`
+(`postgres://db:5432` → `postgres%3a%2f%2fdb%3a5432`), and in the name only `%`, whitespace
+and characters outside printable ASCII are (a `/` may stay: a ref's name is everything after the
+first `/`). `lineage_ref` builds a ref, `lineage_parts` gives the lower-cased parts back.
+
+The `ownership` facet (job or dataset) names the owner: `team:x` and `group:x` mean
+`group:default/x`, `user:x` means `user:default/x`, a bare name is a group. Event times that are
+template placeholders such as `{{RUN_START_TIME}}` are accepted as unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, unquote
+
+from pydantic import ValidationError
+
+from graph.builder import LINEAGE_ORIGIN, CatalogBuilder
+from graph.model import Entity
+from graph.refs import RefError, ref_for_field
+from graph.schema import LineageDataset, LineageJob, RunEvent, error_locations
+
+NAME_SAFE = "/:@!$&'()*+,;=-._~[]?#"
+PLACEHOLDER = re.compile(r"\{\{.*\}\}")
+OWNER_KIND_ALIASES = {"team": "group", "group": "group", "user": "user"}
+
+
+def lineage_ref(kind: str, namespace: str, name: str) -> str:
+    """The canonical ref of an OpenLineage dataset or job (see the module docstring)."""
+    return f"{kind}:{quote(namespace, safe='')}/{quote(name, safe=NAME_SAFE)}".lower()
+
+
+def lineage_parts(ref: str) -> tuple[str, str, str]:
+    """`lineage_ref`'s inverse: (kind, namespace, name), lower case, decoded."""
+    kind, _, rest = ref.partition(":")
+    namespace, _, name = rest.partition("/")
+    return kind, unquote(namespace), unquote(name)
+
+
+def parse_event_time(value: str | None) -> datetime | None:
+    """The event time, or None when unknown (absent, a template placeholder, or unparseable)."""
+    if not value or PLACEHOLDER.fullmatch(value.strip()):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def read_lineage_text(text: str, file: str, builder: CatalogBuilder) -> None:
+    """Add every RunEvent in `text` to the builder; malformed JSON is an error at its line."""
+    try:
+        for value, line in iter_json_values(text):
+            if isinstance(value, list):
+                builder.problem("error", file, line, None, "nested JSON array: expected RunEvents")
+                continue
+            _read_event(value, line, file, builder)
+    except json.JSONDecodeError as exc:
+        builder.problem("error", file, exc.lineno, None, f"malformed JSON: {exc.msg}")
+
+
+def iter_json_values(text: str) -> Iterator[tuple[Any, int]]:
+    """Top-level values (or the elements of one top-level array) with their starting lines.
+
+    Reads a JSON array, NDJSON, or values simply one after another, in one linear pass.
+    """
+    decoder = json.JSONDecoder()
+    length = len(text)
+    pos = _skip_ws(text, 0)
+    line, counted = 1, 0
+
+    def line_at(index: int) -> int:
+        nonlocal line, counted
+        line += text.count("\n", counted, index)
+        counted = index
+        return line
+
+    in_array = pos < length and text[pos] == "["
+    if in_array:
+        pos = _skip_ws(text, pos + 1)
+        if pos < length and text[pos] == "]":
+            return
+    while pos < length:
+        value, end = decoder.raw_decode(text, pos)
+        yield value, line_at(pos)
+        pos = _skip_ws(text, end)
+        if not in_array:
+            continue
+        if pos < length and text[pos] == ",":
+            pos = _skip_ws(text, pos + 1)
+        elif pos < length and text[pos] == "]":
+            rest = _skip_ws(text, pos + 1)
+            if rest < length:
+                raise json.JSONDecodeError("unexpected data after the array", text, rest)
+            return
+        else:
+            raise json.JSONDecodeError("expected ',' or ']' between events", text, pos)
+    if in_array:
+        raise json.JSONDecodeError("the array is not closed", text, length)
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    match = _WS.match(text, pos)
+    return match.end() if match else pos
+
+
+def _read_event(value: Any, line: int, file: str, builder: CatalogBuilder) -> None:
+    if not isinstance(value, dict):
+        builder.problem("error", file, line, None, "a RunEvent must be a JSON object")
+        return
+    try:
+        event = RunEvent.model_validate(value)
+    except ValidationError as exc:
+        for loc, message in error_locations(exc):
+            where = ".".join(str(p) for p in loc)
+            builder.problem("error", file, line, None, f"RunEvent {where}: {message}")
+        return
+    time_text = (event.eventTime or "").strip()
+    if time_text and not PLACEHOLDER.fullmatch(time_text) and parse_event_time(time_text) is None:
+        builder.problem(
+            "warning", file, line, None, f"eventTime {event.eventTime!r} is not ISO 8601: unknown"
+        )
+    job = _node(event.job, "job", line, file, builder)
+    origin = f"{file}:{line} ({LINEAGE_ORIGIN} run {event.run.runId or '?'})"
+    for dataset in event.inputs:
+        builder.add_edge(_node(dataset, "dataset", line, file, builder), job, origin)
+    for dataset in event.outputs:
+        builder.add_edge(job, _node(dataset, "dataset", line, file, builder), origin)
+
+
+def _node(
+    item: LineageJob | LineageDataset, kind: str, line: int, file: str, builder: CatalogBuilder
+) -> str:
+    """The ref of a job or dataset, creating its entity or filling in what an earlier event lacked."""
+    ref = lineage_ref(kind, item.namespace, item.name)
+    entity = builder.catalog.entities.get(ref)
+    if entity is None:
+        entity = Entity(
+            ref=ref,
+            kind=kind,
+            namespace=item.namespace,
+            name=item.name,
+            type=_job_type(item.facets) if kind == "job" else "dataset",
+            file=file,
+            line=line,
+        )
+        builder.add_entity(entity)
+    facets = item.facets
+    if entity.description is None:
+        documentation = facets.get("documentation")
+        if isinstance(documentation, dict) and isinstance(documentation.get("description"), str):
+            entity.description = documentation["description"]
+    if entity.owner is None:
+        owner = _owner(facets.get("ownership"), ref, line, file, builder)
+        if owner:
+            entity.owner = owner
+            builder.expect_all([(ref, "owner", owner, file, line, None)])
+    return ref
+
+
+def _job_type(facets: dict[str, Any]) -> str:
+    job_type = facets.get("jobType")
+    if isinstance(job_type, dict) and isinstance(job_type.get("jobType"), str):
+        return job_type["jobType"].lower()
+    return "job"
+
+
+def _owner(facet: Any, ref: str, line: int, file: str, builder: CatalogBuilder) -> str | None:
+    if not isinstance(facet, dict) or not isinstance(facet.get("owners"), list):
+        return None
+    for owner in facet["owners"]:
+        name = owner.get("name") if isinstance(owner, dict) else None
+        if not isinstance(name, str):
+            continue
+        kind, sep, rest = name.partition(":")
+        if sep and kind.lower() in OWNER_KIND_ALIASES:
+            name = f"{OWNER_KIND_ALIASES[kind.lower()]}:{rest}"
+        try:
+            return ref_for_field(name, "owner")
+        except RefError as exc:
+            builder.problem("warning", file, line, ref, f"ownership facet: {exc}")
+    return None
