@@ -1,0 +1,191 @@
+"""Engines and transactions for both backends, and the translation of driver errors into one
+clear `StoreUnavailable` message.
+
+SQLite: WAL (readers never wait for the writer), a busy timeout, foreign keys on, and every write
+transaction opened with `BEGIN IMMEDIATE` so two writers queue on the database lock instead of
+both reading the chain head and one failing at commit. pysqlite's own transaction handling is
+switched off for that (SQLAlchemy's documented recipe) and SQLAlchemy emits the BEGIN itself.
+PostgreSQL: plain READ COMMITTED; writers serialise on the rows they lock (`SELECT … FOR UPDATE`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+from incidents.errors import StoreUnavailable
+
+DEFAULT_BUSY_TIMEOUT = 5.0
+"""Seconds a SQLite writer waits for the lock before giving up with a clear message."""
+
+PG_CONNECT_TIMEOUT = 5
+"""Seconds to wait for a PostgreSQL server before calling it unreachable."""
+
+_BEGIN_OPTION = "oncall_sqlite_begin"
+
+
+def parse_url(url: str) -> URL:
+    """The URL as SQLAlchemy understands it, limited to the two backends oncall supports."""
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise StoreUnavailable(f"not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":  # the installed driver is psycopg 3
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        elif parsed.drivername != "postgresql+psycopg":
+            raise StoreUnavailable(
+                f"{describe(parsed)}: use postgresql+psycopg:// (psycopg 3 is the driver oncall ships)"
+            )
+    elif backend != "sqlite":
+        raise StoreUnavailable(
+            f"{describe(parsed)}: oncall keeps its state in SQLite or PostgreSQL, not {backend}"
+        )
+    return parsed
+
+
+def describe(url: URL) -> str:
+    """The URL for messages: the password hidden, a SQLite file shown as its path."""
+    if url.get_backend_name() == "sqlite" and sqlite_path(url) is not None:
+        return str(sqlite_path(url))
+    return url.render_as_string(hide_password=True)
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file behind a SQLite URL; None for in-memory or `file:` URI databases."""
+    database = url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def make_engine(url: URL, busy_timeout: float) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, busy_timeout)
+    return create_engine(
+        url,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT},
+        pool_pre_ping=True,
+    )
+
+
+def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
+    in_memory = sqlite_path(url) is None and not (url.database or "").startswith("file:")
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout}}
+    if in_memory:  # one shared connection, or every checkout would see a different database
+        kwargs.update(
+            poolclass=StaticPool,
+            connect_args={"timeout": busy_timeout, "check_same_thread": False},
+        )
+    engine = create_engine(url, **kwargs)
+    busy_ms = int(busy_timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL never corrupts the database; a power cut may lose the last
+            # commits, not the chain's integrity. It is what makes the append target reachable.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Database:
+    """An engine plus the two kinds of transaction the store uses, with errors translated."""
+
+    def __init__(self, engine: Engine, url: URL, busy_timeout: float) -> None:
+        self.engine = engine
+        self.url = url
+        self.busy_timeout = busy_timeout
+        self.backend = url.get_backend_name()
+
+    @property
+    def where(self) -> str:
+        return describe(self.url)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: `BEGIN IMMEDIATE` on SQLite; committed on success, else rolled
+        back so nothing is half-written."""
+        with self.translate_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only snapshot; on SQLite a deferred BEGIN, so readers never take the write lock."""
+        with self.translate_errors(), self.engine.connect() as conn:
+            conn.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sa_exc.OperationalError as exc:
+            raise unavailable(exc, self.url, self.busy_timeout) from exc
+        except sa_exc.InterfaceError as exc:
+            raise unavailable(exc, self.url, self.busy_timeout) from exc
+        except sa_exc.InternalError as exc:
+            if _is_read_only(exc):
+                raise unavailable(exc, self.url, self.busy_timeout) from exc
+            raise
+
+
+def _driver_message(exc: sa_exc.DBAPIError) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(exc.orig).__name__
+
+
+def _is_read_only(exc: sa_exc.DBAPIError) -> bool:
+    return "read-only" in _driver_message(exc) or "readonly" in _driver_message(exc)
+
+
+def unavailable(exc: sa_exc.DBAPIError, url: URL, busy_timeout: float) -> StoreUnavailable:
+    """One sentence saying what is wrong with the database and, where it helps, what to do."""
+    where = describe(url)
+    message = _driver_message(exc)
+    lowered = message.lower()
+    if url.get_backend_name() == "sqlite":
+        if "locked" in lowered or "busy" in lowered:
+            return StoreUnavailable(
+                f"the store {where} is locked by another process (waited {busy_timeout:g}s); "
+                "nothing was changed, try again when it is done"
+            )
+        if "readonly" in lowered or "read-only" in lowered:
+            return StoreUnavailable(
+                f"the store {where} is read-only ({message}); nothing was changed"
+            )
+        if "unable to open" in lowered:
+            return StoreUnavailable(f"cannot open the store {where}: {message}")
+        return StoreUnavailable(f"the store {where} failed: {message}; nothing was changed")
+    if "read-only" in lowered:
+        return StoreUnavailable(
+            f"the database {where} is read-only ({message}); nothing was changed"
+        )
+    if "connection" in lowered or "timeout" in lowered or "could not" in lowered:
+        return StoreUnavailable(f"cannot reach the database {where}: {message}")
+    return StoreUnavailable(f"the database {where} failed: {message}; nothing was changed")

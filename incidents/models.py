@@ -1,0 +1,179 @@
+"""The tables of the store, as SQLAlchemy 2 typed models. One module for all of them because one
+Alembic history migrates them together; the behaviour lives in the modules named for each concern
+(`store`, `runs`, `ledger`, `leases`).
+
+Migrations are written by hand in `incidents/migrations/versions/` and must produce exactly
+these tables; `tests/incidents/test_migrations.py` checks that they agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from incidents.canonical import as_utc
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Always tz-aware UTC in Python; `timestamptz` on PostgreSQL, naive UTC text on SQLite.
+
+    SQLite has no time zones, so everything is converted to UTC before it is written and marked
+    UTC when read: both backends then return the same value to the microsecond, which the hash
+    chain depends on.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Fixed constraint names, so migrations can name what they create and later drop it."""
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class CounterRow(Base):
+    """Named counters for human ids (`INC-7`, `RUN-3`); bumped with one UPDATE … RETURNING so two
+    writers can never be handed the same number."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    asset: Mapped[str] = mapped_column(Text)
+    commander: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    mitigated_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    # The head of the timeline, kept on the row that appends lock anyway, so an append never
+    # re-reads the chain and `verify` can tell a truncated timeline from an intact one.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class EventRow(Base):
+    """One timeline entry. Never updated or deleted: database triggers refuse both."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(String(32), ForeignKey("incidents.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    # The canonical JSON text itself, never a JSON column: the hash covers these exact bytes.
+    data: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    incident_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("incidents.id"), index=True
+    )
+    runbook_id: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]]
+    operator: Mapped[str] = mapped_column(Text)
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class LedgerRow(Base):
+    """The idempotency ledger: one row per step execution key, the key unique by construction."""
+
+    __tablename__ = "step_ledger"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(32), ForeignKey("runs.id"), index=True)
+    incident_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("incidents.id"))
+    step_id: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    rendered: Mapped[dict[str, Any]]
+    output: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    effect_count: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class LeaseRow(Base):
+    """At most one live holder per asset: the primary key is the asset itself."""
+
+    __tablename__ = "leases"
+
+    asset: Mapped[str] = mapped_column(String(255), primary_key=True)
+    holder: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[str | None] = mapped_column(String(32))
+    run_id: Mapped[str] = mapped_column(String(32))
+    host: Mapped[str] = mapped_column(Text)
+    acquired_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+# Core handles on the same tables: the hot paths (appends, leases) are single statements whose
+# rowcount or RETURNING decides, which reads more plainly in Core than through a Session.
+COUNTERS = cast(Table, CounterRow.__table__)
+INCIDENTS = cast(Table, IncidentRow.__table__)
+EVENTS = cast(Table, EventRow.__table__)
+RUNS = cast(Table, RunRow.__table__)
+LEDGER = cast(Table, LedgerRow.__table__)
+LEASES = cast(Table, LeaseRow.__table__)

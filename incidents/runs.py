@@ -1,0 +1,147 @@
+"""Runbook runs (`RUN-<n>`): which runbook, at which vetted version, with which parameters, by
+whom, and whether it is running, done, failed or interrupted. The runbook engine writes the
+matching timeline events; the store only keeps the record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+
+from incidents.base import StoreBase
+from incidents.canonical import normalise_data
+from incidents.errors import IncidentNotFound, InvalidValue, RunNotFound
+from incidents.lifecycle import RUN_PREFIX, normalise_incident_id, normalise_run_id, require_text
+from incidents.models import INCIDENTS, RUNS
+
+RUN_STATUSES: tuple[str, ...] = ("running", "done", "failed", "interrupted")
+FINISHED_RUN_STATUSES: frozenset[str] = frozenset({"done", "failed", "interrupted"})
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: str
+    incident_id: str | None
+    runbook_id: str
+    version: int
+    sha256: str
+    params: dict[str, Any]
+    operator: str
+    dry_run: bool
+    status: str
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Run:
+        return cls(
+            id=row.id,
+            incident_id=row.incident_id,
+            runbook_id=row.runbook_id,
+            version=row.version,
+            sha256=row.sha256,
+            params=dict(row.params),
+            operator=row.operator,
+            dry_run=bool(row.dry_run),
+            status=row.status,
+            started_at=row.started_at,
+            updated_at=row.updated_at,
+            finished_at=row.finished_at,
+        )
+
+
+class RunsMixin(StoreBase):
+    def create_run(
+        self,
+        incident_id: str | None,
+        runbook_id: str,
+        version: int,
+        sha256: str,
+        params: dict[str, Any],
+        operator: str,
+        dry_run: bool = False,
+    ) -> Run:
+        """Record a new run, `running` from now. `incident_id` may be None (a dry run outside
+        an incident)."""
+        if incident_id is not None:
+            incident_id = normalise_incident_id(incident_id)
+        runbook_id = require_text(runbook_id, "the runbook id")
+        operator = require_text(operator, "the operator")
+        clean = normalise_data(params, "run parameters")
+        now = self._now()
+        with self._db.write() as conn:
+            if incident_id is not None:
+                exists = conn.execute(
+                    select(INCIDENTS.c.id).where(INCIDENTS.c.id == incident_id)
+                ).first()
+                if exists is None:
+                    raise IncidentNotFound(incident_id)
+            number = self._next_number(conn, "run")
+            run_id = f"{RUN_PREFIX}{number}"
+            conn.execute(
+                insert(RUNS).values(
+                    id=run_id,
+                    number=number,
+                    incident_id=incident_id,
+                    runbook_id=runbook_id,
+                    version=int(version),
+                    sha256=sha256,
+                    params=clean,
+                    operator=operator,
+                    dry_run=bool(dry_run),
+                    status="running",
+                    started_at=now,
+                    updated_at=now,
+                    finished_at=None,
+                )
+            )
+            return Run.from_row(conn.execute(select(RUNS).where(RUNS.c.id == run_id)).one())
+
+    def get_run(self, run_id: str) -> Run:
+        run_id = normalise_run_id(run_id)
+        with self._db.read() as conn:
+            row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).one_or_none()
+        if row is None:
+            raise RunNotFound(run_id)
+        return Run.from_row(row)
+
+    def list_runs(self, incident_id: str | None = None) -> list[Run]:
+        """Oldest first; only the incident's when `incident_id` is given."""
+        query = select(RUNS).order_by(RUNS.c.number)
+        if incident_id is not None:
+            query = query.where(RUNS.c.incident_id == normalise_incident_id(incident_id))
+        with self._db.read() as conn:
+            return [Run.from_row(row) for row in conn.execute(query)]
+
+    def set_run_status(self, run_id: str, status: str) -> Run:
+        """Move a run to `status`. Setting the status it already has changes nothing; a `done`
+        run is finished for good (resuming it would repeat nothing, so it is refused)."""
+        run_id = normalise_run_id(run_id)
+        if status not in RUN_STATUSES:
+            raise InvalidValue(
+                f"unknown run status {status!r}: use one of {', '.join(RUN_STATUSES)}"
+            )
+        now = self._now()
+        with self._db.write() as conn:
+            row = conn.execute(
+                select(RUNS).where(RUNS.c.id == run_id).with_for_update()
+            ).one_or_none()
+            if row is None:
+                raise RunNotFound(run_id)
+            if row.status == status:
+                return Run.from_row(row)
+            if row.status == "done":
+                raise InvalidValue(f"{run_id} is done; it cannot become {status}")
+            conn.execute(
+                update(RUNS)
+                .where(RUNS.c.id == run_id)
+                .values(
+                    status=status,
+                    updated_at=now,
+                    finished_at=now if status in FINISHED_RUN_STATUSES else None,
+                )
+            )
+            return Run.from_row(conn.execute(select(RUNS).where(RUNS.c.id == run_id)).one())

@@ -1,0 +1,376 @@
+"""The store: opening a database, incidents and their lifecycle, and the hash-chained timeline.
+
+Appends to one incident are serialised by locking that incident's row (`SELECT … FOR UPDATE` on
+PostgreSQL; the `BEGIN IMMEDIATE` write lock on SQLite), and the chain head (last seq and hash)
+lives on that row, so an append reads one row, writes one event and updates one row — it never
+re-reads the chain, and many processes appending at once still produce one gap-free chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from incidents.base import StoreBase
+from incidents.canonical import GENESIS_HASH, as_utc, canonical_json, event_hash, normalise_data
+from incidents.canonical import utc_now as _utc_now
+from incidents.chain import ChainReport, check_chain
+from incidents.database import (
+    DEFAULT_BUSY_TIMEOUT,
+    Database,
+    describe,
+    make_engine,
+    parse_url,
+    sqlite_path,
+)
+from incidents.errors import IncidentNotFound, InvalidValue, StoreError, StoreUnavailable
+from incidents.leases import LeasesMixin
+from incidents.ledger import LedgerMixin
+from incidents.lifecycle import (
+    CLOSED_STATUSES,
+    INCIDENT_PREFIX,
+    STATUS_TIME_FIELD,
+    check_kind,
+    normalise_incident_id,
+    normalise_severity,
+    require_text,
+    stages_reached,
+)
+from incidents.migrate import upgrade
+from incidents.models import EVENTS, INCIDENTS
+from incidents.records import Event, Incident
+from incidents.runs import RunsMixin
+
+
+class Store(RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
+    """One open database. Cheap to open; close it (or use it as a context manager) when done."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._db = db
+        self.clock = clock
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> Store:
+        """Open (creating if needed) and migrate the store at `url`.
+
+        A SQLite file's directory is created; if opening fails, a database file this call
+        created is removed again, so a failed first run leaves nothing behind.
+        """
+        parsed = parse_url(url)
+        path = sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
+        created: list[Path] = []
+        if path is not None:
+            created = _prepare_sqlite_path(path, describe(parsed))
+        db = Database(make_engine(parsed, busy_timeout), parsed, busy_timeout)
+        try:
+            upgrade(db)
+        except BaseException:
+            db.engine.dispose()
+            for leftover in created:
+                with contextlib.suppress(OSError):
+                    if leftover.is_dir():
+                        leftover.rmdir()
+                    else:
+                        leftover.unlink(missing_ok=True)
+            raise
+        return cls(db, clock)
+
+    @property
+    def engine(self) -> Any:
+        return self._db.engine
+
+    @property
+    def where(self) -> str:
+        """The database, as messages name it (a SQLite path, or the URL without password)."""
+        return self._db.where
+
+    def close(self) -> None:
+        self._db.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- incidents ---------------------------------------------------------------------------
+
+    def open_incident(
+        self,
+        title: str,
+        asset: str,
+        severity: str = "SEV2",
+        *,
+        actor: str,
+        commander: str | None = None,
+        at: datetime | None = None,
+    ) -> Incident:
+        """A new incident, `INC-<n>`, with its first timeline event (`status`, "opened").
+
+        `asset` is a canonical catalog ref; resolving what the operator typed is the caller's
+        job (the store knows nothing of the catalog). `at` backdates the opening (imports, the
+        demo); it defaults to now.
+        """
+        title = require_text(title, "the incident title")
+        asset = require_text(asset, "the asset")
+        actor = require_text(actor, "the actor")
+        severity = normalise_severity(severity)
+        commander = (commander.strip() or None) if commander else None
+        when = as_utc(at) if at is not None else self._now()
+        with self._db.write() as conn:
+            number = self._next_number(conn, "incident")
+            incident_id = f"{INCIDENT_PREFIX}{number}"
+            conn.execute(
+                insert(INCIDENTS).values(
+                    id=incident_id,
+                    number=number,
+                    title=title,
+                    severity=severity,
+                    status="open",
+                    asset=asset,
+                    commander=commander,
+                    opened_at=when,
+                    last_seq=0,
+                    head_hash=GENESIS_HASH,
+                )
+            )
+            self._append(
+                conn,
+                incident_id,
+                last_seq=0,
+                head_hash=GENESIS_HASH,
+                kind="status",
+                message=f"opened: {title}",
+                actor=actor,
+                data={
+                    "to": "open",
+                    "title": title,
+                    "severity": severity,
+                    "asset": asset,
+                    "commander": commander,
+                },
+                at=when,
+            )
+            return Incident.from_row(self._incident_row(conn, incident_id))
+
+    def get_incident(self, incident_id: str) -> Incident:
+        incident_id = normalise_incident_id(incident_id)
+        with self._db.read() as conn:
+            return Incident.from_row(self._incident_row(conn, incident_id))
+
+    def list_incidents(self, include_closed: bool = False) -> list[Incident]:
+        """Newest first; resolved incidents only with `include_closed`."""
+        query = select(INCIDENTS).order_by(INCIDENTS.c.number.desc())
+        if not include_closed:
+            query = query.where(INCIDENTS.c.status.not_in(sorted(CLOSED_STATUSES)))
+        with self._db.read() as conn:
+            return [Incident.from_row(row) for row in conn.execute(query)]
+
+    def set_status(
+        self, incident_id: str, status: str, *, actor: str, at: datetime | None = None
+    ) -> Incident:
+        """Move the incident forward to `status`, stamping the time of every stage reached, and
+        record it as one `status` event. Backwards or same-status moves raise IllegalTransition.
+        """
+        incident_id = normalise_incident_id(incident_id)
+        actor = require_text(actor, "the actor")
+        with self._db.write() as conn:
+            row = self._incident_row(conn, incident_id, lock=True)
+            reached = stages_reached(incident_id, row.status, status)
+            target = reached[-1]
+            when = self._event_time(row, at)
+            conn.execute(
+                update(INCIDENTS)
+                .where(INCIDENTS.c.id == incident_id)
+                .values(status=target, **{STATUS_TIME_FIELD[stage]: when for stage in reached})
+            )
+            implied = reached[:-1]
+            message = f"{row.status} → {target}"
+            if implied:
+                message += f" (also marks {', '.join(implied)})"
+            self._append(
+                conn,
+                incident_id,
+                last_seq=row.last_seq,
+                head_hash=row.head_hash,
+                kind="status",
+                message=message,
+                actor=actor,
+                data={"from": row.status, "to": target, "implied": implied},
+                at=when,
+            )
+            return Incident.from_row(self._incident_row(conn, incident_id))
+
+    # -- the timeline ------------------------------------------------------------------------
+
+    def append_event(
+        self,
+        incident_id: str,
+        kind: str,
+        message: str,
+        actor: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> Event:
+        """Add one event to the end of the incident's timeline; returns it with its hash."""
+        incident_id = normalise_incident_id(incident_id)
+        check_kind(kind)
+        message = require_text(message, "the event message")
+        actor = require_text(actor, "the actor")
+        clean = normalise_data(data)
+        with self._db.write() as conn:
+            row = self._incident_row(conn, incident_id, lock=True)
+            return self._append(
+                conn,
+                incident_id,
+                last_seq=row.last_seq,
+                head_hash=row.head_hash,
+                kind=kind,
+                message=message,
+                actor=actor,
+                data=clean,
+                at=self._event_time(row, at),
+            )
+
+    def events(self, incident_id: str, after_seq: int = 0) -> list[Event]:
+        """The timeline in order; `after_seq` returns only newer events (for live views)."""
+        incident_id = normalise_incident_id(incident_id)
+        with self._db.read() as conn:
+            self._incident_row(conn, incident_id)
+            rows = conn.execute(
+                select(EVENTS)
+                .where(EVENTS.c.incident_id == incident_id, EVENTS.c.seq > after_seq)
+                .order_by(EVENTS.c.seq)
+            )
+            return [Event.from_row(row) for row in rows]
+
+    def verify(self, incident_id: str) -> ChainReport:
+        """Recompute every hash and link of the incident's timeline; name the first bad event."""
+        incident_id = normalise_incident_id(incident_id)
+        with self._db.read() as conn:
+            head = self._incident_row(conn, incident_id)
+            rows = conn.execute(
+                select(EVENTS).where(EVENTS.c.incident_id == incident_id).order_by(EVENTS.c.seq)
+            )
+            return check_chain(incident_id, rows, head.last_seq, head.head_hash)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _incident_row(conn: Connection, incident_id: str, lock: bool = False) -> Row[Any]:
+        query = select(INCIDENTS).where(INCIDENTS.c.id == incident_id)
+        if lock:
+            query = query.with_for_update()  # PostgreSQL; SQLite already holds the write lock
+        row = conn.execute(query).one_or_none()
+        if row is None:
+            raise IncidentNotFound(incident_id)
+        return row
+
+    def _event_time(self, row: Row[Any], at: datetime | None) -> datetime:
+        """Now, or an explicit time that must not precede the incident's opening."""
+        if at is None:
+            return self._now()
+        when = as_utc(at)
+        if when < row.opened_at:
+            raise InvalidValue(
+                f"{row.id}: an event at {when:%Y-%m-%d %H:%M:%S} UTC would precede the "
+                f"incident's opening at {row.opened_at:%Y-%m-%d %H:%M:%S} UTC"
+            )
+        return when
+
+    @staticmethod
+    def _append(
+        conn: Connection,
+        incident_id: str,
+        *,
+        last_seq: int,
+        head_hash: str,
+        kind: str,
+        message: str,
+        actor: str,
+        data: Mapping[str, Any],
+        at: datetime,
+    ) -> Event:
+        """Write the event after `last_seq`/`head_hash` and move the head; the caller holds the
+        incident's lock and the transaction."""
+        seq = last_seq + 1
+        digest = event_hash(
+            incident_id=incident_id,
+            seq=seq,
+            at=at,
+            actor=actor,
+            kind=kind,
+            message=message,
+            data=data,
+            prev_hash=head_hash,
+        )
+        event_id = conn.execute(
+            insert(EVENTS)
+            .values(
+                incident_id=incident_id,
+                seq=seq,
+                at=at,
+                actor=actor,
+                kind=kind,
+                message=message,
+                data=canonical_json(data),
+                prev_hash=head_hash,
+                hash=digest,
+            )
+            .returning(EVENTS.c.id)
+        ).scalar_one()
+        conn.execute(
+            update(INCIDENTS)
+            .where(INCIDENTS.c.id == incident_id)
+            .values(last_seq=seq, head_hash=digest)
+        )
+        return Event(
+            id=int(event_id),
+            incident_id=incident_id,
+            seq=seq,
+            at=as_utc(at),
+            actor=actor,
+            kind=kind,
+            message=message,
+            data=dict(data),
+            prev_hash=head_hash,
+            hash=digest,
+        )
+
+
+def _prepare_sqlite_path(path: Path, where: str) -> list[Path]:
+    """Create the database's directory; return what this call created (to undo on failure)."""
+    created: list[Path] = []
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    try:
+        for directory in reversed(missing):
+            directory.mkdir()
+            created.append(directory)
+    except OSError as exc:
+        raise StoreUnavailable(
+            f"cannot create the store's directory {exc.filename or path.parent}: "
+            f"{exc.strerror or exc}; nothing was written"
+        ) from exc
+    if path.is_dir():
+        raise StoreUnavailable(f"cannot open the store {where}: it is a directory")
+    if not path.exists():
+        created.extend([path, Path(f"{path}-wal"), Path(f"{path}-shm")])
+        created.reverse()  # undo files before the directories holding them
+    return created
+
+
+__all__ = ["ChainReport", "Event", "Incident", "Store", "StoreError"]
