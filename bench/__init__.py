@@ -1,0 +1,1 @@
+"""Benchmarks for oncall at 100k and 1M assets, and the synthetic catalog generator."""
