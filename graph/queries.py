@@ -289,34 +289,41 @@ def find(catalog: Catalog, text: str, limit: int = 20) -> list[Match]:
     query = text.strip().lower()
     if not query or limit <= 0:
         return []
-    refs: list[str] = []
+    # One key per name, title and tag, so a long title does not dilute a good name match.
+    owners: list[str] = []
     keys: list[str] = []
     for ref, entity in catalog.entities.items():
         if entity.kind == "location":
             continue
-        refs.append(ref)
-        keys.append(" ".join((entity.name, entity.title or "", *entity.tags)).lower())
+        for key in (entity.name, entity.title, *entity.tags):
+            if key:
+                owners.append(ref)
+                keys.append(key.lower())
     found = process.extract(
-        query, keys, scorer=fuzz.WRatio, limit=max(limit * 5, 50), score_cutoff=50
+        query, keys, scorer=fuzz.WRatio, limit=max(limit * 10, 100), score_cutoff=60
     )
+    best: dict[str, float] = {}
+    for _key, score, index in found:
+        ref = owners[index]
+        best[ref] = max(best.get(ref, 0.0), float(score))
 
-    def rank(item: tuple[str, float, int]) -> tuple[int, int, int, float, int, str]:
-        _key, score, index = item
-        name = catalog.entities[refs[index]].name.lower()
+    def rank(ref: str) -> tuple[int, int, int, float, int, str]:
+        name = catalog.entities[ref].name.lower()
         return (
             -(name == query),
             -name.startswith(query),
             -(query in name),
-            -score,
+            -best[ref],
             len(name),
-            refs[index],
+            ref,
         )
 
     matches = []
-    for _key, score, index in sorted(found, key=rank)[:limit]:
-        entity = catalog.entities[refs[index]]
-        label = f"{entity.ref} — {entity.title}" if entity.title else entity.ref
-        matches.append(Match(entity.ref, round(float(score), 1), label))
+    for ref in sorted(best, key=rank)[:limit]:
+        entity = catalog.entities[ref]
+        title = entity.display_name or entity.title
+        label = f"{entity.ref} — {title}" if title else entity.ref
+        matches.append(Match(entity.ref, round(best[ref], 1), label))
     return matches
 
 
