@@ -39,7 +39,12 @@ DEFAULT_SEED = 7
 DOCS_PER_FILE = 2500
 META_FILE = "bench-meta.json"
 NAMESPACE = "default"
-LINEAGE_NAMESPACE = "bench"
+# OpenLineage speaks in its own namespaces (scheduler, database URIs) and names, as a real
+# emitter does, so lineage adds jobs and datasets beside the catalog's entities; sharing the
+# catalog's bare names would make bare-name look-ups ambiguous.
+JOB_NAMESPACE = "airflow"
+SOURCE_NAMESPACE = "postgres://ops-db:5432"
+STORE_NAMESPACE = "s3://training-lake"
 FUZZY_QUERY = "demand"
 HUB_FRACTION = 0.5  # share of pipelines that read the hub source
 CROSS_PICK_RATE = 0.03  # share of upstream picks made anywhere in the previous layer
@@ -334,12 +339,27 @@ def _rotation_doc(rng: random.Random, team: str, people: Sequence[str], org_lead
     )
 
 
+def _ownership(producer: str, owner: str) -> dict[str, object]:
+    return {
+        "ownership": {
+            "_producer": producer,
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/OwnershipJobFacet.json",
+            "owners": [{"name": f"group:{NAMESPACE}/{owner}", "type": "team"}],
+        }
+    }
+
+
 def _lineage_event(
-    rng: random.Random, job: str, owner: str, inputs: Iterable[str], outputs: Iterable[str]
+    rng: random.Random,
+    job: tuple[str, str],
+    inputs: Iterable[tuple[str, str]],
+    outputs: Iterable[tuple[str, str]],
 ) -> str:
-    """One OpenLineage COMPLETE RunEvent, as one NDJSON line."""
+    """One OpenLineage COMPLETE RunEvent, as one NDJSON line; each (name, owner) carries an
+    ownership facet, so lineage adds no owner-less entities."""
     when = EPOCH + timedelta(minutes=rng.randrange(0, 60 * 24 * 30))
     producer = "https://github.com/oncall/bench/catalog_gen"
+    job_name, job_owner = job
     event = {
         "eventType": "COMPLETE",
         "eventTime": when.isoformat().replace("+00:00", "Z"),
@@ -347,18 +367,26 @@ def _lineage_event(
         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
         "run": {"runId": str(uuid.UUID(int=rng.getrandbits(128), version=4))},
         "job": {
-            "namespace": LINEAGE_NAMESPACE,
-            "name": job,
-            "facets": {
-                "ownership": {
-                    "_producer": producer,
-                    "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/OwnershipJobFacet.json",
-                    "owners": [{"name": f"group:{NAMESPACE}/{owner}", "type": "team"}],
-                }
-            },
+            "namespace": JOB_NAMESPACE,
+            "name": f"{job_name.replace('-', '_')}.run",
+            "facets": _ownership(producer, job_owner),
         },
-        "inputs": [{"namespace": LINEAGE_NAMESPACE, "name": name} for name in inputs],
-        "outputs": [{"namespace": LINEAGE_NAMESPACE, "name": name} for name in outputs],
+        "inputs": [
+            {
+                "namespace": SOURCE_NAMESPACE,
+                "name": f"public.{name.replace('-', '_')}",
+                "facets": _ownership(producer, owner),
+            }
+            for name, owner in inputs
+        ],
+        "outputs": [
+            {
+                "namespace": STORE_NAMESPACE,
+                "name": f"lake/{name}",
+                "facets": _ownership(producer, owner),
+            }
+            for name, owner in outputs
+        ],
     }
     return json.dumps(event, separators=(",", ":"))
 
@@ -453,23 +481,22 @@ def generate(n: int, out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, objec
         previous_reached = reached
 
     # OpenLineage: one COMPLETE event per 100 pipelines (at least one), inputs = the pipeline's
-    # sources, outputs = stores that read the pipeline. Same names as the catalog entities.
+    # sources, outputs = stores that read the pipeline, named the way OpenLineage names them.
     pipelines = layer_names["pipelines"]
     sources = layer_names["sources"]
     readers: dict[int, list[int]] = {}
     for store_index, ups in enumerate(upstreams_by_layer["stores"]):
         for u in ups:
             readers.setdefault(u, []).append(store_index)
-    stores = layer_names["stores"]
     lineage_path = lineage_dir / "runs.ndjson"
     step = max(1, len(pipelines) // max(1, len(pipelines) // 100))
     lines = []
+    owned = {key: list(zip(layer_names[key], owners_by_layer[key], strict=True)) for key in
+             ("sources", "pipelines", "stores")}  # fmt: skip
     for p in range(0, len(pipelines), step):
-        inputs = [sources[u] for u in upstreams_by_layer["pipelines"][p]]
-        outputs = [stores[s] for s in readers.get(p, [])[:3]]
-        lines.append(
-            _lineage_event(rng, pipelines[p], owners_by_layer["pipelines"][p], inputs, outputs)
-        )
+        inputs = [owned["sources"][u] for u in upstreams_by_layer["pipelines"][p]]
+        outputs = [owned["stores"][s] for s in readers.get(p, [])[:3]]
+        lines.append(_lineage_event(rng, owned["pipelines"][p], inputs, outputs))
     lineage_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     (out_dir / "oncall.toml").write_text(

@@ -1,0 +1,547 @@
+"""The benchmark table of issue 8: each row ours vs its baseline, measured in the same run.
+
+    python -m bench [--quick] [--json] [--sizes 100k 1M] [--cache-dir DIR] [--seed S]
+
+Every number comes from a real process: `oncall` subprocesses for the command-line rows (wall
+time, as a user feels it), a probe subprocess for in-process queries and peak RSS, and a headless
+Textual run for the first paint. Generated workspaces are kept under the cache directory and
+regenerated only when the generator (its source hash) or the seed changes. Progress goes to
+stderr; stdout carries only the table, or only the JSON with `--json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import catalog_gen
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CACHE_DIR = Path(os.environ.get("ONCALL_BENCH_DIR", "/tmp/oncall-bench"))
+DEFAULT_SIZES = (100_000, 1_000_000)
+QUICK_SIZES = (100_000,)
+FULL_ROWS_MAX = 200_000  # above this only the scale rows run (load, blast radius, memory)
+CLI_REPEATS = 3
+SUBPROCESS_TIMEOUT_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal from the issue, as text for the table and as a check on (ours, baseline)."""
+
+    text: str
+    check: Callable[[float, float | None], bool]
+    needs_baseline: bool = False
+
+
+def at_most(limit: float, unit: str) -> Target:
+    shown = f"{limit * 1000:g} ms" if unit == "s" and limit < 1 else f"{limit:g} {unit}"
+    return Target(f"≤ {shown}", lambda ours, _base: ours <= limit)
+
+
+def within(factor: float, of_what: str) -> Target:
+    return Target(
+        f"≤ {factor:g}x {of_what}",
+        lambda ours, base: base is not None and ours <= factor * base,
+        needs_baseline=True,
+    )
+
+
+def faster_by(factor: float, than_what: str) -> Target:
+    return Target(
+        f"≥ {factor:g}x faster than {than_what}",
+        lambda ours, base: base is not None and ours * factor <= base,
+        needs_baseline=True,
+    )
+
+
+@dataclass
+class Row:
+    """One line of the table; `ours`/`baseline` are in `unit` (s or MiB)."""
+
+    id: str
+    label: str
+    unit: str
+    size: int | None = None
+    ours: float | None = None
+    baseline: float | None = None
+    baseline_name: str | None = None
+    target: str | None = None
+    status: str = "info"  # pass, fail, info (no target), skipped, error
+    note: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def judge(self, target: Target | None) -> Row:
+        """Set target and status from the measured values; errors and skips stay as they are."""
+        if self.status in ("error", "skipped"):
+            self.target = target.text if target else None
+            return self
+        if target is None:
+            self.status = "info"
+            return self
+        self.target = target.text
+        if self.ours is None or (target.needs_baseline and self.baseline is None):
+            self.status = "error"
+            self.note = self.note or "nothing measured"
+            return self
+        self.status = "pass" if target.check(self.ours, self.baseline) else "fail"
+        return self
+
+
+class MeasureError(Exception):
+    """A measured command failed; the row shows why instead of a number."""
+
+
+# -- sizes and workspaces -------------------------------------------------------------------------
+
+
+def parse_size(text: str) -> int:
+    """`100k`, `1M`, `2500` -> an asset count."""
+    raw = text.strip().lower().replace("_", "")
+    scale = 1
+    if raw.endswith("k"):
+        raw, scale = raw[:-1], 1_000
+    elif raw.endswith("m"):
+        raw, scale = raw[:-1], 1_000_000
+    try:
+        value = int(float(raw) * scale)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use 2500, 100k or 1M)") from None
+    if value < catalog_gen.MIN_ASSETS:
+        raise argparse.ArgumentTypeError(f"size must be at least {catalog_gen.MIN_ASSETS}")
+    return value
+
+
+def size_label(n: int) -> str:
+    if n >= 1_000_000 and n % 100_000 == 0:
+        return f"{n / 1_000_000:g}M"
+    if n >= 1_000 and n % 100 == 0:
+        return f"{n / 1_000:g}k"
+    return str(n)
+
+
+def ensure_workspace(n: int, seed: int, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The generated workspace for (n, seed, generator version), generating it when missing.
+
+    bench-meta.json is written last by the generator, so a directory without it is an
+    interrupted generation and is redone. Older versions for the same n are removed (1M assets
+    take half a gigabyte).
+    """
+    key = f"ws-{n}-seed{seed}-{catalog_gen.generator_fingerprint()}"
+    workspace = cache_dir / key
+    meta_path = workspace / catalog_gen.META_FILE
+    if meta_path.is_file():
+        return workspace, json.loads(meta_path.read_text(encoding="utf-8"))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for stale in cache_dir.glob(f"ws-{n}-seed*"):
+        if stale != workspace:
+            shutil.rmtree(stale, ignore_errors=True)
+    shutil.rmtree(workspace, ignore_errors=True)
+    _progress(f"generating {size_label(n)} assets (seed {seed}) in {workspace}")
+    start = time.perf_counter()
+    meta = catalog_gen.generate(n, workspace, seed)
+    _progress(f"  generated in {time.perf_counter() - start:.1f} s")
+    return workspace, meta
+
+
+# -- running things -------------------------------------------------------------------------------
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env.pop("ONCALL_WORKSPACE", None)
+    env.setdefault("NO_COLOR", "1")
+    return env
+
+
+def _run(argv: Sequence[str]) -> tuple[float, str]:
+    """Run a command; (wall seconds, stdout). A non-zero exit raises MeasureError."""
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(
+            list(argv),
+            cwd=REPO_ROOT,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise MeasureError(f"timed out after {SUBPROCESS_TIMEOUT_S:.0f} s") from None
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise MeasureError(f"exit {done.returncode}: {_last_message(done.stderr)}")
+    return wall, done.stdout
+
+
+BOX_CHARS = "│╭╮╰╯─┃━┏┓┗┛ "
+
+
+def _last_message(stderr: str) -> str:
+    """The last line of text in stderr, without the box Typer draws around usage errors."""
+    lines = [line.strip(BOX_CHARS) for line in stderr.splitlines()]
+    lines = [line for line in lines if line]
+    return lines[-1] if lines else "no message"
+
+
+def run_oncall(args: Sequence[str]) -> tuple[float, float]:
+    """Run `oncall ARGS` through the RSS probe: (wall seconds, peak RSS in MiB)."""
+    with tempfile.TemporaryDirectory(prefix="oncall-bench-") as tmp:
+        out = Path(tmp) / "rss.json"
+        wall, _ = _run([sys.executable, "-m", "bench.probe", "cli", str(out), "--", *args])
+        rss = json.loads(out.read_text(encoding="utf-8"))["peak_rss_mib"]
+    return wall, rss
+
+
+def run_probe(*args: str) -> tuple[float, dict[str, Any]]:
+    wall, stdout = _run([sys.executable, "-m", "bench.probe", *args])
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        raise MeasureError("the probe printed nothing")
+    return wall, json.loads(lines[-1])
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+# -- the rows -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Floors:
+    """Start-up floors measured once per run: `oncall --help` wall time and peak RSS."""
+
+    help_s: float | None = None
+    help_rss_mib: float | None = None
+    error: str | None = None
+
+
+def measure_floors() -> Floors:
+    _progress("measuring the CLI start-up floor (oncall --help)")
+    try:
+        runs = [run_oncall(["--help"]) for _ in range(CLI_REPEATS)]
+    except MeasureError as exc:
+        return Floors(error=str(exc))
+    return Floors(help_s=_median([w for w, _ in runs]), help_rss_mib=max(r for _, r in runs))
+
+
+def measure_size(
+    workspace: Path, meta: dict[str, Any], floors: Floors, repeats: int, full: bool
+) -> list[Row]:
+    """The rows for one generated workspace; `full` adds owner lookup and fuzzy search."""
+    n = int(meta["assets"])
+    label = size_label(n)
+    ws = str(workspace)
+    rows: list[Row] = []
+    help_name = "oncall --help, start-up floor"
+
+    # catalog load, cold: no cache directory at all
+    cold = Row(f"load_cold_{label}", f"catalog load {label}, cold", "s", n)
+    cold_rss: float | None = None
+    shutil.rmtree(workspace / ".oncall" / "cache", ignore_errors=True)
+    _progress(f"[{label}] cold load: oncall graph stats")
+    try:
+        cold.ours, cold_rss = run_oncall(["-w", ws, "graph", "stats"])
+    except MeasureError as exc:
+        cold.status, cold.note = "error", str(exc)
+    _progress(f"[{label}] parse-only floor")
+    try:
+        cold.baseline, floor = run_probe("parse", ws)
+        cold.baseline_name = "parse only, CSafeLoader"
+        cold.detail["parse_documents"] = floor["documents"]
+    except MeasureError as exc:
+        cold.note = f"baseline: {exc}"
+    rows.append(cold.judge(at_most(10, "s") if full else None))
+
+    cached = Row(f"load_cached_{label}", f"catalog load {label}, cached", "s", n)
+    cached.baseline, cached.baseline_name = floors.help_s, help_name
+    cached_rss: float | None = None
+    _progress(f"[{label}] cached load x{CLI_REPEATS}")
+    try:
+        runs = [run_oncall(["-w", ws, "graph", "stats"]) for _ in range(CLI_REPEATS)]
+        cached.ours = _median([w for w, _ in runs])
+        cached_rss = max(r for _, r in runs)
+        cached.detail["runs_s"] = [w for w, _ in runs]
+    except MeasureError as exc:
+        cached.status, cached.note = "error", str(exc)
+    rows.append(cached.judge(at_most(1 if full else 10, "s")))
+
+    if full:
+        owner = Row(f"owner_lookup_{label}", f"owner lookup {label}, cached", "s", n)
+        owner.baseline, owner.baseline_name = floors.help_s, help_name
+        owner.detail["asset"] = meta["owner_target"]
+        _progress(f"[{label}] oncall owner {meta['owner_target']} x{CLI_REPEATS}")
+        try:
+            runs = [
+                run_oncall(["-w", ws, "owner", meta["owner_target"]]) for _ in range(CLI_REPEATS)
+            ]
+            owner.ours = _median([w for w, _ in runs])
+            owner.detail["runs_s"] = [w for w, _ in runs]
+        except MeasureError as exc:
+            owner.status, owner.note = "error", str(exc)
+        rows.append(owner.judge(at_most(0.3, "s")))
+
+    rows.extend(_query_rows(workspace, meta, label, n, repeats, full))
+
+    for which, rss in (("cached", cached_rss), ("cold", cold_rss)):
+        if which == "cold" and not full:
+            continue
+        memory = Row(f"memory_{which}_{label}", f"memory peak, {label} {which} load", "MiB", n)
+        memory.ours = rss
+        memory.baseline, memory.baseline_name = floors.help_rss_mib, help_name
+        if rss is None:
+            memory.status, memory.note = "error", "the load failed"
+        rows.append(memory.judge(at_most(400, "MiB") if full else None))
+    return rows
+
+
+def _query_rows(
+    workspace: Path, meta: dict[str, Any], label: str, n: int, repeats: int, full: bool
+) -> list[Row]:
+    downstream = meta["big_source_downstream"]
+    bfs = Row(
+        f"blast_vs_bfs_{label}",
+        f"blast radius {label} with paths ({downstream} downstream), vs BFS",
+        "s",
+        n,
+    )
+    cte = Row(f"blast_vs_cte_{label}", f"blast radius {label}, vs SQLite CTE", "s", n)
+    fuzzy = Row(
+        f"fuzzy_{label}",
+        f"fuzzy search {label}, slowest keystroke of {meta['fuzzy_query']!r}",
+        "s",
+        n,
+    )
+    _progress(f"[{label}] blast radius and fuzzy search (probe)")
+    args = ["queries", str(workspace), "--repeats", str(repeats)]
+    if not full:
+        args.append("--no-fuzzy")
+    try:
+        _, report = run_probe(*args)
+    except MeasureError as exc:
+        for row in (bfs, cte, fuzzy):
+            row.status, row.note = "error", str(exc)
+    else:
+        ours = report["blast_radius"]
+        bfs.ours = cte.ours = _median(ours["times_s"])
+        bfs.baseline = _median(report["networkx_bfs"]["times_s"])
+        bfs.baseline_name = "networkx BFS"
+        cte.baseline = _median(report["sqlite_cte"]["times_s"])
+        cte.baseline_name = "SQLite recursive CTE"
+        common = {
+            "source": meta["big_source"],
+            "affected": ours["affected"],
+            "with_paths": ours["with_paths"],
+            "probe_load_s": report["load_s"],
+            "entities": report["entities"],
+            "edges": report["edges"],
+        }
+        bfs.detail = {**common, "baseline_affected": report["networkx_bfs"]["affected"]}
+        bfs.detail["baseline_build_s"] = report["networkx_bfs"]["build_s"]
+        cte.detail = {**common, "baseline_affected": report["sqlite_cte"]["affected"]}
+        cte.detail["baseline_build_s"] = report["sqlite_cte"]["build_s"]
+        for row in (bfs, cte):
+            if row.detail["baseline_affected"] != row.detail["affected"]:
+                row.note = (
+                    f"ours found {row.detail['affected']}, "
+                    f"baseline {row.detail['baseline_affected']}"
+                )
+        if "fuzzy" in report:
+            found = report["fuzzy"]
+            fuzzy.ours = max(found["ours_s"])
+            fuzzy.baseline = max(found["textual_s"])
+            fuzzy.baseline_name = "textual.fuzzy.Matcher"
+            fuzzy.detail = found
+    rows = [
+        bfs.judge(within(1.5, "BFS") if full else None),
+        cte.judge(faster_by(2.5, "CTE") if full else None),
+    ]
+    if full:
+        rows.append(fuzzy.judge(at_most(0.016, "s")))
+    return rows
+
+
+def measure_paint(label: str, workspace: Path, hello: float | None, error: str | None) -> Row:
+    row = Row(f"tui_first_paint_{label}", f"TUI first paint, {label}", "s")
+    row.baseline, row.baseline_name = hello, "bare Textual hello-world"
+    if error:
+        row.note = f"baseline: {error}"
+    _progress(f"TUI first paint: {label}")
+    try:
+        _, marks = run_probe("paint", "oncall", repr(time.time()), str(workspace))
+        row.ours = marks["first_paint_s"]
+        row.detail = marks
+    except MeasureError as exc:
+        row.status, row.note = "error", str(exc)
+    return row.judge(within(2, "hello-world"))
+
+
+def measure_tui(workspaces: list[tuple[str, Path]], cache_dir: Path) -> list[Row]:
+    """First paint of the demo and each full-size workspace vs a bare Textual app."""
+    hello: float | None = None
+    error: str | None = None
+    try:
+        hellos = []
+        for _ in range(CLI_REPEATS):
+            _, marks = run_probe("paint", "hello", repr(time.time()))
+            hellos.append(marks["first_paint_s"])
+        hello = _median(hellos)
+    except MeasureError as exc:
+        error = str(exc)
+    rows = []
+    demo = _demo_workspace(cache_dir)
+    if demo is None:
+        rows.append(
+            Row("tui_first_paint_demo", "TUI first paint, demo", "s", status="skipped",
+                note="no bundled demo workspace yet (demo/workspace/oncall.toml)")
+        )  # fmt: skip
+    else:
+        rows.append(measure_paint("demo", demo, hello, error))
+    for label, workspace in workspaces:
+        rows.append(measure_paint(label, workspace, hello, error))
+    return rows
+
+
+def _demo_workspace(cache_dir: Path) -> Path | None:
+    """A private copy of the bundled demo, so the app's state never lands in the repository."""
+    source = REPO_ROOT / "demo" / "workspace"
+    if not (source / "oncall.toml").is_file():
+        return None
+    target = cache_dir / "demo"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".oncall"))
+    return target
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "s":
+        if value < 0.001:
+            return f"{value * 1e6:.0f} µs"
+        if value < 1:
+            return f"{value * 1000:.1f} ms" if value < 0.1 else f"{value * 1000:.0f} ms"
+        return f"{value:.2f} s"
+    return f"{value:.0f} {unit}"
+
+
+STATUS_TEXT = {"pass": "pass", "fail": "FAIL", "info": "—", "skipped": "skipped", "error": "error"}
+
+
+def render_table(rows: Sequence[Row]) -> str:
+    """A Markdown table, columns padded so it also reads well in a terminal."""
+    header = ("row", "ours", "baseline", "target", "result")
+    body = []
+    for row in rows:
+        baseline = format_value(row.baseline, row.unit)
+        if row.baseline_name:
+            baseline = f"{baseline} ({row.baseline_name})"
+        result = STATUS_TEXT[row.status]
+        if row.note:
+            result = f"{result}: {row.note}"
+        body.append(
+            (row.label, format_value(row.ours, row.unit), baseline, row.target or "—", result)
+        )
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out.extend(line(cells) for cells in body)
+    return "\n".join(out)
+
+
+def report(
+    rows: Sequence[Row], argv: Sequence[str], started: datetime, seed: int
+) -> dict[str, Any]:
+    """The JSON document `--json` prints: the same rows as the table, with raw numbers."""
+    return {
+        "command": " ".join(["python -m bench", *argv]),
+        "started_at": started.isoformat(),
+        "duration_s": round((datetime.now(UTC) - started).total_seconds(), 1),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "generator": {
+            "version": catalog_gen.GENERATOR_VERSION,
+            "fingerprint": catalog_gen.generator_fingerprint(),
+            "seed": seed,
+        },
+        "rows": [asdict(row) for row in rows],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="oncall benchmarks: ours vs baselines, one table."
+    )
+    parser.add_argument("--quick", action="store_true", help="100k rows only (< 3 min)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    parser.add_argument(
+        "--sizes", nargs="+", type=parse_size, help="asset counts (default: 100k 1M)"
+    )
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
+    parser.add_argument("--seed", type=int, default=catalog_gen.DEFAULT_SEED)
+    parser.add_argument("--repeats", type=int, default=5, help="repeats of in-process queries")
+    parser.add_argument("--no-tui", action="store_true", help="skip the first-paint rows")
+    args = parser.parse_args(argv)
+    sizes = list(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))
+    if args.quick:
+        sizes = [s for s in sizes if s <= FULL_ROWS_MAX] or list(QUICK_SIZES)
+    started = datetime.now(UTC)
+
+    floors = measure_floors()
+    rows: list[Row] = []
+    painted: list[tuple[str, Path]] = []
+    for n in sorted(set(sizes)):
+        workspace, meta = ensure_workspace(n, args.seed, args.cache_dir)
+        full = n <= FULL_ROWS_MAX
+        rows.extend(measure_size(workspace, meta, floors, args.repeats, full))
+        if full:
+            painted.append((size_label(n), workspace))
+    if floors.error:
+        for row in rows:
+            if row.baseline_name and row.baseline_name.startswith("oncall --help"):
+                row.note = row.note or f"baseline: {floors.error}"
+    if not args.no_tui:
+        rows.extend(measure_tui(painted, args.cache_dir))
+
+    if args.json:
+        json.dump(report(rows, argv, started, args.seed), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(render_table(rows))
+        elapsed = (datetime.now(UTC) - started).total_seconds()
+        print(f"\n{len(rows)} rows in {elapsed:.0f} s: python -m bench {' '.join(argv)}".rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
