@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-StepState = Literal["done", "skipped", "failed", "started", "in_doubt", "planned"]
+StepState = Literal["done", "skipped", "failed", "started", "in_doubt"]
 ActionSource = Literal[
     "failed-step",
     "manual-step",
@@ -125,6 +125,8 @@ class StepOutcome:
     at: datetime | None
     detail: str | None
     manual: bool = False
+    failures: int = 0
+    last_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ class ActionItem:
     proposed_owner: str | None
     owner_basis: str
     reference: str | None
+    proposed_owner_label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
