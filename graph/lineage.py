@@ -41,6 +41,7 @@ OWNER_KIND_ALIASES = {"team": "group", "group": "group", "user": "user"}
 
 def lineage_ref(kind: str, namespace: str, name: str) -> str:
     """The canonical ref of an OpenLineage dataset or job (see the module docstring)."""
+    namespace, name = namespace.lower(), name.lower()  # before encoding: `À` → `à` → `%c3%a0`
     return f"{kind}:{quote(namespace, safe='')}/{quote(name, safe=NAME_SAFE)}".lower()
 
 
@@ -61,8 +62,18 @@ def parse_event_time(value: str | None) -> datetime | None:
         return None
 
 
+NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+
+
 def read_lineage_text(text: str, file: str, builder: CatalogBuilder) -> None:
-    """Add every RunEvent in `text` to the builder; malformed JSON is an error at its line."""
+    """Add every RunEvent in `text` to the builder; malformed JSON is an error at its line.
+
+    In NDJSON (`.ndjson`, `.jsonl`) each line stands alone, so a broken line is reported and the
+    lines after it still load; in a JSON document the first syntax error ends the file.
+    """
+    if file.endswith(NDJSON_SUFFIXES):
+        _read_ndjson(text, file, builder)
+        return
     try:
         for value, line in iter_json_values(text):
             if isinstance(value, list):
@@ -71,6 +82,20 @@ def read_lineage_text(text: str, file: str, builder: CatalogBuilder) -> None:
             _read_event(value, line, file, builder)
     except json.JSONDecodeError as exc:
         builder.problem("error", file, exc.lineno, None, f"malformed JSON: {exc.msg}")
+
+
+def _read_ndjson(text: str, file: str, builder: CatalogBuilder) -> None:
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            builder.problem(
+                "error", file, number, None, f"malformed JSON: {exc.msg} (column {exc.colno})"
+            )
+            continue
+        _read_event(value, number, file, builder)
 
 
 def iter_json_values(text: str) -> Iterator[tuple[Any, int]]:
