@@ -31,6 +31,7 @@ class OncallApp(App[None]):
 
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("g", "owners", "Owners"),
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
@@ -81,13 +82,29 @@ class OncallApp(App[None]):
     def start_new_incident(self, asset_ref: str | None = None) -> None:
         from tui.screens.new_incident import NewIncidentScreen
 
-        self.push_screen(NewIncidentScreen(asset_ref))
+        def opened(incident_id: str | None) -> None:
+            if incident_id:
+                self.open_incident(incident_id)
+
+        self.push_screen(NewIncidentScreen(asset_ref), callback=opened)
+
+    def open_postmortem(self, incident_id: str) -> None:
+        from tui.screens.postmortem import PostmortemScreen
+
+        self.push_screen(PostmortemScreen(incident_id))
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "owners":
+            from tui.screens.graph import GraphScreen
+
+            return not isinstance(self.screen, GraphScreen)
+        return True
 
     def action_owners(self) -> None:
         from tui.screens.graph import GraphScreen

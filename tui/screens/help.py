@@ -17,6 +17,11 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("tui.app", "OncallApp", "Everywhere"),
     ("tui.screens.base", "OncallScreen", "Every screen"),
     ("tui.screens.incidents", "IncidentsScreen", "Incidents"),
+    ("tui.screens.new_incident", "NewIncidentScreen", "Open an incident (dialog)"),
+    ("tui.screens.incident", "IncidentScreen", "Incident"),
+    ("tui.screens.graph", "GraphScreen", "Owners & assets"),
+    ("tui.screens.postmortem", "PostmortemScreen", "Postmortem draft"),
+    ("tui.screens.prompt", "TextPromptScreen", "Questions (note, reason)"),
 )
 
 
@@ -28,7 +33,8 @@ def _rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
             continue
         keys = ", ".join(k.strip() for k in binding.key.split(","))
         keys = binding.key_display or keys
-        rows.append((keys.replace("question_mark", "?"), binding.description))
+        what = binding.tooltip or binding.description
+        rows.append((keys.replace("question_mark", "?"), what))
     return rows
 
 
@@ -62,7 +68,7 @@ class HelpScreen(OncallScreen[None]):
     def compose(self) -> ComposeResult:
         yield TitleBar("Help")
         yield MarkdownViewer(help_markdown(), show_table_of_contents=False, id="help")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(MarkdownViewer).focus()

@@ -23,6 +23,7 @@ class IncidentsScreen(OncallScreen[None]):
     POLL_SECONDS = 2.0
 
     BINDINGS = [
+        Binding("o", "new_incident", "New incident"),
         Binding("q", "app.quit", "Quit"),
         Binding("c", "toggle_closed", "Show closed"),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
@@ -39,7 +40,7 @@ class IncidentsScreen(OncallScreen[None]):
         yield Static("Loading incidents…", id="list-heading", classes="section-heading")
         yield IncidentTable(id="incidents")
         yield Static("", id="empty-state")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.load_incidents()

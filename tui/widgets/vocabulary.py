@@ -110,5 +110,12 @@ def format_utc(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def format_until(moment: datetime | None) -> str:
+    """A hand-over time, short: `Mon 09:00 UTC` (a rotation period is at most weeks long)."""
+    if moment is None:
+        return "—"
+    return moment.strftime("%a %d %b %H:%M UTC")
+
+
 def format_clock(moment: datetime) -> str:
     return moment.strftime("%H:%M:%S")

@@ -1,0 +1,311 @@
+"""One incident: status and timers, blast radius, who to call, runbooks, the live timeline.
+
+On a wide terminal the four panels share the screen; at 80x24 one panel shows at a time and
+the keys 1 to 4 (or the tabs) switch between them. The incident and its timeline are polled from
+the store every second in a worker, so a note written by a colleague on another machine appears
+without anyone pressing anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical, VerticalScroll
+from textual.events import Resize
+from textual.message import Message
+from textual.widgets import Footer, Static, Tab, Tabs
+from textual.worker import get_current_worker
+
+from tui.backend import Impact
+from tui.problems import Problem, explain
+from tui.screens.base import OncallScreen
+from tui.screens.prompt import TextPromptScreen
+from tui.widgets.dependency_tree import DependencyTree, ReachIndex, format_path
+from tui.widgets.incident_header import IncidentHeader
+from tui.widgets.incident_table import short_ref
+from tui.widgets.notice import Notice
+from tui.widgets.people import PeoplePanel
+from tui.widgets.runbook_list import RunbookList
+from tui.widgets.timeline import Timeline
+from tui.widgets.title_bar import TitleBar
+
+PANELS: tuple[tuple[str, str], ...] = (
+    ("impact", "1 Impact"),
+    ("people", "2 People"),
+    ("runbooks", "3 Runbooks"),
+    ("timeline", "4 Timeline"),
+)
+
+# Next status for each key, and the statuses from which it makes sense.
+STATUS_ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "acknowledge": ("acknowledged", ("open",)),
+    "mitigated": ("mitigated", ("open", "acknowledged")),
+    "resolved": ("resolved", ("open", "acknowledged", "mitigated")),
+}
+
+WIDE_COLUMNS = 120
+WIDE_ROWS = 36
+
+
+class IncidentScreen(OncallScreen[None]):
+    """Everything about one incident, and the keys to act on it."""
+
+    POLL_SECONDS = 1.0
+
+    BINDINGS = [
+        Binding("a", "acknowledge", "Ack", tooltip="Acknowledge: you are on it"),
+        Binding("n", "note", "Note", tooltip="Add a note to the timeline"),
+        Binding("m", "mitigated", "Mitigated", tooltip="Mark mitigated: the harm has stopped"),
+        Binding("R", "resolved", "Resolved", key_display="R", tooltip="Mark resolved"),
+        Binding("P", "postmortem", "Postmortem", key_display="P", tooltip="Draft the postmortem"),
+        Binding("1", "panel('impact')", "Impact", show=False),
+        Binding("2", "panel('people')", "People", show=False),
+        Binding("3", "panel('runbooks')", "Runbooks", show=False),
+        Binding("4", "panel('timeline')", "Timeline", show=False),
+    ]
+
+    class Refreshed(Message):
+        def __init__(self, incident: Any, events: list[Any]) -> None:
+            super().__init__()
+            self.incident = incident
+            self.events = events
+
+    class ImpactLoaded(Message):
+        def __init__(
+            self,
+            impact: Impact | None,
+            index: ReachIndex | None,
+            runbooks: list[Any],
+            problem: Problem | None,
+            runbooks_problem: Problem | None,
+        ) -> None:
+            super().__init__()
+            self.impact = impact
+            self.index = index
+            self.runbooks = runbooks
+            self.problem = problem
+            self.runbooks_problem = runbooks_problem
+
+    class Failed(Message):
+        def __init__(self, problem: Problem) -> None:
+            super().__init__()
+            self.problem = problem
+
+    def __init__(self, incident_id: str) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+        self.incident: Any | None = None
+        self.impact: Impact | None = None
+        self.runbook_ids: list[str] = []
+        self.active_panel = "impact"
+        self._poll_failed = False
+        self.last_seq = 0
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(f"Incident {self.incident_id}")
+        yield IncidentHeader(self.oncall.clock, id="incident-header")
+        yield Notice(id="notice")
+        yield Tabs(*(Tab(label, id=f"tab-{key}") for key, label in PANELS), id="panel-tabs")
+        with Grid(id="panels"):
+            with Vertical(id="impact-panel", classes="panel -active") as impact:
+                impact.border_title = "Blast radius"
+                yield DependencyTree("Loading the blast radius…", id="blast-tree")
+                yield Static("", id="blast-path", classes="path-line")
+            with VerticalScroll(id="people-panel", classes="panel") as people:
+                people.border_title = "Who to call"
+                yield PeoplePanel("Loading owners and rotations…", id="people")
+            with Vertical(id="runbooks-panel", classes="panel") as runbooks:
+                runbooks.border_title = "Suggested runbooks"
+                yield RunbookList(id="runbooks")
+            with Vertical(id="timeline-panel", classes="panel") as timeline:
+                timeline.border_title = "Timeline"
+                yield Timeline(id="timeline")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.poll()
+        self.set_interval(self.POLL_SECONDS, self.poll)
+        self._layout_for(self.app.size.width, self.app.size.height)
+
+    def on_resize(self, event: Resize) -> None:
+        self._layout_for(event.size.width, event.size.height)
+
+    def _layout_for(self, width: int, height: int) -> None:
+        wide = width >= WIDE_COLUMNS and height >= WIDE_ROWS
+        self.set_class(wide, "-wide")
+        self.set_class(not wide, "-narrow")
+
+    # --- loading ------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="incident-poll")
+    def poll(self) -> None:
+        worker = get_current_worker()
+        try:
+            incident = self.backend.get_incident(self.incident_id)
+            events = self.backend.events(self.incident_id, after_seq=self.last_seq)
+        except Exception as exc:
+            if not worker.is_cancelled:
+                self.post_message(self.Failed(explain(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Refreshed(incident, events))
+
+    @on(RunbookList.Chosen)
+    def _runbook_chosen(self, message: RunbookList.Chosen) -> None:
+        self.query_one(Notice).show_info(
+            f"Runbook {message.runbook_id}: run it with `oncall runbook run {message.runbook_id}`."
+        )
+
+    @on(Refreshed)
+    def _refreshed(self, message: Refreshed) -> None:
+        first = self.incident is None
+        self.incident = message.incident
+        notice = self.query_one(Notice)
+        if (
+            notice.is_showing
+            and notice.has_class("-error")
+            and getattr(self, "_poll_failed", False)
+        ):
+            notice.clear()
+        self._poll_failed = False
+        self.query_one(IncidentHeader).show(message.incident)
+        timeline = self.query_one(Timeline)
+        timeline.add_events(message.events)
+        self.last_seq = timeline.last_seq
+        self.refresh_bindings()
+        if first:
+            self.load_impact(message.incident.asset)
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self._poll_failed = True
+        self.query_one(Notice).show_problem(message.problem)
+
+    @work(thread=True, exclusive=True, group="incident-impact")
+    def load_impact(self, asset_ref: str) -> None:
+        try:
+            impact = self.backend.impact(asset_ref)
+            index = ReachIndex.build(impact.asset.ref, impact.affected)
+        except Exception as exc:
+            self.post_message(self.ImpactLoaded(None, None, [], explain(exc), None))
+            return
+        runbooks: list[Any] = []
+        runbooks_problem = None
+        try:
+            runbooks = self.backend.runbooks_for(impact.asset.ref)
+        except Exception as exc:
+            runbooks_problem = explain(exc)
+        self.post_message(self.ImpactLoaded(impact, index, runbooks, None, runbooks_problem))
+
+    @on(ImpactLoaded)
+    def _impact_loaded(self, message: ImpactLoaded) -> None:
+        tree = self.query_one("#blast-tree", DependencyTree)
+        if message.problem is not None or message.impact is None or message.index is None:
+            assert message.problem is not None
+            tree.show_message("Blast radius unavailable.")
+            self.query_one(PeoplePanel).update("Owners unavailable.")
+            self.query_one(Notice).show_problem(message.problem)
+            return
+        self.impact = message.impact
+        name = short_ref(message.impact.asset.ref)
+        tree.show_index(message.index, f"{name} feeds")
+        self.query_one("#impact-panel").border_title = f"Blast radius ({len(message.index)})"
+        self.query_one("#blast-path", Static).update(
+            "Select a node to see the path from the asset."
+            if len(message.index)
+            else "Feeds nothing."
+        )
+        self.query_one(PeoplePanel).show(message.impact.teams, message.impact.page)
+        runbook_list = self.query_one(RunbookList)
+        runbook_list.show(message.runbooks, message.runbooks_problem)
+        self.runbook_ids = [r.id for r in message.runbooks]
+        self.refresh_bindings()
+
+    @on(DependencyTree.PathShown)
+    def _path(self, message: DependencyTree.PathShown) -> None:
+        reached = message.reached
+        self.query_one("#blast-path", Static).update(
+            f"{format_path(reached.path)}  ({reached.hops} hops)"
+        )
+
+    # --- panels -------------------------------------------------------------------------------
+
+    def action_panel(self, key: str) -> None:
+        self.query_one(Tabs).active = f"tab-{key}"
+
+    @on(Tabs.TabActivated, "#panel-tabs")
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        key = (event.tab.id or "tab-impact").removeprefix("tab-")
+        self.active_panel = key
+        for panel_key, _ in PANELS:
+            self.query_one(f"#{panel_key}-panel").set_class(panel_key == key, "-active")
+        if self.has_class("-narrow"):
+            focus_target = {
+                "impact": "#blast-tree",
+                "people": "#people-panel",
+                "runbooks": "#runbooks",
+                "timeline": "#timeline",
+            }[key]
+            self.query_one(focus_target).focus()
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in STATUS_ACTIONS:
+            if self.incident is None:
+                return None
+            _, allowed_from = STATUS_ACTIONS[action]
+            return True if self.incident.status in allowed_from else None
+        return super().check_action(action, parameters)
+
+    def _change_status(self, action: str) -> None:
+        status, _ = STATUS_ACTIONS[action]
+        self.write_status(status)
+
+    def action_acknowledge(self) -> None:
+        self._change_status("acknowledge")
+
+    def action_mitigated(self) -> None:
+        self._change_status("mitigated")
+
+    def action_resolved(self) -> None:
+        self._change_status("resolved")
+
+    @work(thread=True, group="incident-write")
+    def write_status(self, status: str) -> None:
+        try:
+            self.backend.set_status(self.incident_id, status)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.poll()
+
+    def action_note(self) -> None:
+        def save(text: str | None) -> None:
+            if text:
+                self.write_note(text)
+
+        self.app.push_screen(
+            TextPromptScreen(
+                "Add a note to the timeline",
+                "Notes are permanent: the timeline is append-only and signed by a hash chain.",
+                placeholder="What you saw, decided or tried",
+                submit="Add note",
+            ),
+            callback=save,
+        )
+
+    @work(thread=True, group="incident-write")
+    def write_note(self, text: str) -> None:
+        try:
+            self.backend.add_note(self.incident_id, text)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.poll()
+
+    def action_postmortem(self) -> None:
+        self.oncall.open_postmortem(self.incident_id)

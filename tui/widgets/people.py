@@ -1,0 +1,74 @@
+"""Who answers for the blast radius right now: on call per affected team, and whom to page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from textual.content import Content
+from textual.widgets import Static
+
+from tui.widgets.incident_table import short_ref
+from tui.widgets.vocabulary import format_until
+
+_DEFAULT_REF = re.compile(r"\b[a-z]+:default/")
+
+
+def shorten_refs(text: str) -> str:
+    """`owns component:default/etl` → `owns etl`: refs in the default namespace read as names."""
+    return _DEFAULT_REF.sub("", text)
+
+
+def people_content(teams: Sequence[Any], page: Sequence[Any]) -> Content:
+    lines: list[Content] = [Content.from_markup("[b]On call by affected team[/b]")]
+    if not teams:
+        lines.append(
+            Content.from_markup("  [$warning]⚠ no owner recorded for any affected asset[/]")
+        )
+    for team in teams:
+        assets = f"{team.asset_count} asset{'s' if team.asset_count != 1 else ''}"
+        if team.on_call is None:
+            lines.append(
+                Content.from_markup(
+                    "  $team [dim]($assets)[/] [$warning]⚠ no rotation: page its members[/]",
+                    team=short_ref(team.team),
+                    assets=assets,
+                )
+            )
+            continue
+        until = f" until {format_until(team.on_call.until)}" if team.on_call.until else ""
+        lines.append(
+            Content.from_markup(
+                "  $team [dim]($assets)[/] [$success]☎[/] [b]$who[/b][dim]$until[/]",
+                team=short_ref(team.team),
+                assets=assets,
+                who=team.on_call.name or short_ref(team.on_call.ref),
+                until=until,
+            )
+        )
+    lines.append(Content(""))
+    lines.append(
+        Content.from_markup("[b]Page[/b] [dim](press p to page them through the notify action)[/]")
+    )
+    if not page:
+        lines.append(
+            Content.from_markup("  [$warning]⚠ nobody to page: the catalog names no one[/]")
+        )
+    for target in page:
+        email = f" <{target.email}>" if target.email else ""
+        lines.append(
+            Content.from_markup(
+                "  ☎ [b]$name[/b][dim]$email[/]",
+                name=target.name or short_ref(target.ref),
+                email=email,
+            )
+        )
+        for reason in target.reasons:
+            lines.append(Content.from_markup("      [dim]$r[/]", r=shorten_refs(reason)))
+    return Content("\n").join(lines)
+
+
+class PeoplePanel(Static):
+    def show(self, teams: Sequence[Any], page: Sequence[Any]) -> None:
+        self.update(people_content(teams, page))
