@@ -3,49 +3,59 @@
 The migration scripts ship inside the package (`incidents/migrations/`), so an installed wheel
 can upgrade a database it finds. A database stamped with a revision this code does not know was
 written by a newer oncall: it is refused rather than guessed at.
+
+Opening an up-to-date store (every CLI command, the TUI) only reads the version row: Alembic
+itself is imported only when there is something to upgrade, which keeps `oncall incident list`
+quick. `REVISIONS` must list the scripts in `migrations/versions/` in order; a test checks it.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 
 from incidents.database import Database
 from incidents.errors import SchemaTooNew
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "oncall_schema_version"
+REVISIONS: tuple[str, ...] = ("0001", "0002")
+"""Every revision in `migrations/versions/`, oldest first; the last one is the head."""
+
 PG_MIGRATION_LOCK = 0x6F6E63616C6C
 """Advisory-lock key that serialises concurrent upgrades of one PostgreSQL database."""
+
+_ALEMBIC_LOCK = threading.Lock()
+"""Alembic keeps its running context in module globals: one upgrade per process at a time.
+(Other processes are kept apart by the database: the SQLite write lock, the advisory lock.)"""
+
+
+def head_revision() -> str:
+    return REVISIONS[-1]
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration built in code: where the scripts are and which connection to use."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
 
 
-def script_directory() -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config())
-
-
-def head_revision() -> str:
-    head = script_directory().get_current_head()
-    assert head is not None, "incidents/migrations has no revisions"
-    return head
-
-
 def current_revision(conn: Connection) -> str | None:
-    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
+    """The revision the database is at; None for a database oncall has never migrated."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return None
+    rows = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    return rows[0] if len(rows) == 1 else None
 
 
 def upgrade(db: Database, target: str = "head") -> None:
@@ -54,19 +64,17 @@ def upgrade(db: Database, target: str = "head") -> None:
     The revision is read first in a read transaction, so opening an up-to-date store never
     takes the write lock: reading a SQLite store another process is writing still works.
     """
-    scripts = script_directory()
     with db.read() as conn:
         current = current_revision(conn)
-    if current is not None:
-        try:
-            scripts.get_revision(current)
-        except CommandError as exc:
-            raise SchemaTooNew(
-                f"the store {db.where} has schema revision {current!r}, which this version of "
-                "oncall does not know: it was written by a newer oncall. Upgrade oncall to use "
-                "it; nothing was changed"
-            ) from exc
-    if target == "head" and current == scripts.get_current_head():
+    if current is not None and current not in REVISIONS:
+        raise SchemaTooNew(
+            f"the store {db.where} has schema revision {current!r}, which this version of "
+            "oncall does not know: it was written by a newer oncall. Upgrade oncall to use "
+            "it; nothing was changed"
+        )
+    if current == (head_revision() if target == "head" else target):
         return
-    with db.write() as conn:
+    from alembic import command
+
+    with _ALEMBIC_LOCK, db.write() as conn:
         command.upgrade(alembic_config(conn), target)
