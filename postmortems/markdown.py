@@ -10,22 +10,19 @@ character that has a meaning is enough; newlines inside a cell become `<br>`.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # The characters that have a meaning inside a line; '.', '-', '#', '+' and digits matter only at
 # the start of a line, which a table cell and a value in the middle of a sentence never are.
 _TEXT_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~])")
 _BLOCK_START = re.compile(r"^(\d{0,9})([#+\-=.)])")
-_NEWLINES = re.compile(r"\r\n|\r|\n|\u2028|\u2029|\x85")
+_NEWLINES = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
+# Unicode categories Cc (but tab, newline, carriage return) and Cs.
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _clean(text: str) -> str:
     """Drop control characters (but newlines and tabs) and lone surrogates: they cannot be shown."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch for ch in text if ch in "\n\r\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
+    return _UNSHOWABLE.sub("", text)
 
 
 def escape_text(value: object) -> str:
