@@ -246,3 +246,40 @@ def test_an_asset_missing_from_the_catalog_gives_an_empty_blast_radius_that_says
     doc = parse(render_markdown(draft, choose_template(None, None)))
     assert "No runbook was run against this incident." in doc.text_under("Response")
     assert "Nothing was seeded" in doc.text_under("Action items")
+
+
+def test_a_step_started_in_a_run_that_ended_is_in_doubt_and_seeds_an_action_item(
+    sqlite_url: str,
+) -> None:
+    store, _clock = open_store(sqlite_url)
+    try:
+        incident = store.open_incident("Crash mid-step", TRAINING_DB, actor=ALICE)
+        run = store.create_run(incident.id, "rb", 1, "0" * 64, {"asset": TRAINING_DB}, ALICE)
+        store.ledger_intent(
+            "k1", run.id, incident.id, "delete-partial", {"action": {"type": "sql"}}
+        )
+        store.set_run_status(run.id, "interrupted")
+        draft = build_draft(store, small_catalog(), incident.id)
+    finally:
+        store.close()
+    [step] = draft.runs[0].steps
+    assert (step.step_id, step.state, step.actor) == ("delete-partial", "in_doubt", ALICE)
+    [item] = [a for a in draft.action_items if a.source == "failed-step"]
+    assert "took effect" in item.what and item.proposed_owner == "group:default/team-data"
+
+
+def test_an_unowned_asset_the_catalog_did_not_warn_about_gets_an_owner_action_item(
+    sqlite_url: str,
+) -> None:
+    catalog = small_catalog()
+    catalog.problems.clear()  # e.g. a lineage dataset: no descriptor, so no warning either
+    store, _clock = open_store(sqlite_url)
+    try:
+        incident = store.open_incident("Feed stale", TRAINING_DB, actor=ALICE)
+        draft = build_draft(store, catalog, incident.id)
+    finally:
+        store.close()
+    [item] = [a for a in draft.action_items if a.source == "missing-owner"]
+    assert item.asset == "component:default/pricing-feed"
+    assert item.proposed_owner == "group:default/team-commerce"
+    assert "owner of system commerce" in item.owner_basis
