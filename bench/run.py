@@ -357,6 +357,7 @@ def _query_rows(
         cte.baseline_name = "SQLite recursive CTE"
         common = {
             "source": meta["big_source"],
+            "times_s": ours["times_s"],
             "affected": ours["affected"],
             "with_paths": ours["with_paths"],
             "probe_load_s": report["load_s"],
@@ -365,8 +366,10 @@ def _query_rows(
         }
         bfs.detail = {**common, "baseline_affected": report["networkx_bfs"]["affected"]}
         bfs.detail["baseline_build_s"] = report["networkx_bfs"]["build_s"]
+        bfs.detail["baseline_times_s"] = report["networkx_bfs"]["times_s"]
         cte.detail = {**common, "baseline_affected": report["sqlite_cte"]["affected"]}
         cte.detail["baseline_build_s"] = report["sqlite_cte"]["build_s"]
+        cte.detail["baseline_times_s"] = report["sqlite_cte"]["times_s"]
         for row in (bfs, cte):
             if row.detail["baseline_affected"] != row.detail["affected"]:
                 row.note = (
@@ -518,7 +521,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=catalog_gen.DEFAULT_SEED)
     parser.add_argument("--repeats", type=int, default=5, help="repeats of in-process queries")
     parser.add_argument("--no-tui", action="store_true", help="skip the first-paint rows")
+    parser.add_argument(
+        "--table-from", type=Path, metavar="JSON", help="print the table of a saved --json run"
+    )
     args = parser.parse_args(argv)
+    if args.table_from is not None:
+        saved = json.loads(args.table_from.read_text(encoding="utf-8"))
+        print(render_table([Row(**row) for row in saved["rows"]]))
+        print(f"\n{saved['command']} ({saved['duration_s']:.0f} s, {saved['started_at']})")
+        return 0
     sizes = list(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))
     if args.quick:
         sizes = [s for s in sizes if s <= FULL_ROWS_MAX] or list(QUICK_SIZES)

@@ -126,3 +126,14 @@ def test_the_blast_radius_rows_compare_equal_answers(json_report: dict) -> None:
     fuzzy = rows["fuzzy_300"]["detail"]
     assert fuzzy["keystrokes"] == ["d", "de", "dem", "dema", "deman", "demand"]
     assert len(fuzzy["ours_s"]) == len(fuzzy["textual_s"]) == 6
+
+
+def test_a_saved_json_run_prints_as_the_same_table(json_report: dict, tmp_path: Path) -> None:
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps(json_report), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--table-from", str(saved)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    table = render_table([Row(**row) for row in json_report["rows"]])
+    assert done.stdout.startswith(table + "\n")
