@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from incidents.base import StoreBase
 from incidents.canonical import GENESIS_HASH, as_utc, canonical_json, event_hash, normalise_data
@@ -45,6 +45,17 @@ from incidents.migrate import upgrade
 from incidents.models import EVENTS, INCIDENTS
 from incidents.records import Event, Incident
 from incidents.runs import RunsMixin
+
+# The append path's statements, built once: constructing a statement per call costs more than
+# the SQLite transaction itself, and a prebuilt one is compiled once and reused from the cache.
+_SELECT_INCIDENT = select(INCIDENTS).where(INCIDENTS.c.id == bindparam("incident_id"))
+_LOCK_INCIDENT = _SELECT_INCIDENT.with_for_update()  # PostgreSQL; SQLite holds the write lock
+_INSERT_EVENT = insert(EVENTS).returning(EVENTS.c.id)
+_MOVE_HEAD = (
+    update(INCIDENTS)
+    .where(INCIDENTS.c.id == bindparam("incident_id"))
+    .values(last_seq=bindparam("last_seq"), head_hash=bindparam("head_hash"))
+)
 
 
 class Store(RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
@@ -272,10 +283,8 @@ class Store(RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
 
     @staticmethod
     def _incident_row(conn: Connection, incident_id: str, lock: bool = False) -> Row[Any]:
-        query = select(INCIDENTS).where(INCIDENTS.c.id == incident_id)
-        if lock:
-            query = query.with_for_update()  # PostgreSQL; SQLite already holds the write lock
-        row = conn.execute(query).one_or_none()
+        query = _LOCK_INCIDENT if lock else _SELECT_INCIDENT
+        row = conn.execute(query, {"incident_id": incident_id}).one_or_none()
         if row is None:
             raise IncidentNotFound(incident_id)
         return row
@@ -319,25 +328,20 @@ class Store(RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
             prev_hash=head_hash,
         )
         event_id = conn.execute(
-            insert(EVENTS)
-            .values(
-                incident_id=incident_id,
-                seq=seq,
-                at=at,
-                actor=actor,
-                kind=kind,
-                message=message,
-                data=canonical_json(data),
-                prev_hash=head_hash,
-                hash=digest,
-            )
-            .returning(EVENTS.c.id)
+            _INSERT_EVENT,
+            {
+                "incident_id": incident_id,
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "kind": kind,
+                "message": message,
+                "data": canonical_json(data),
+                "prev_hash": head_hash,
+                "hash": digest,
+            },
         ).scalar_one()
-        conn.execute(
-            update(INCIDENTS)
-            .where(INCIDENTS.c.id == incident_id)
-            .values(last_seq=seq, head_hash=digest)
-        )
+        conn.execute(_MOVE_HEAD, {"incident_id": incident_id, "last_seq": seq, "head_hash": digest})
         return Event(
             id=int(event_id),
             incident_id=incident_id,
