@@ -224,12 +224,10 @@ def who_to_page(catalog: Catalog, refs: list[str], at: datetime) -> list[PageTar
     that user. Each reason names the assets behind it.
     """
     # person ref → role ("on call for team-ml", "" for a direct owner) → assets, first-seen order
-    reasons: dict[str, dict[str, list[str]]] = {}
+    reasons: dict[str, dict[str, dict[str, None]]] = {}  # inner dicts: ordered sets
 
     def add(person_ref: str, why: str, asset: str) -> None:
-        assets = reasons.setdefault(person_ref, {}).setdefault(why, [])
-        if asset not in assets:
-            assets.append(asset)
+        reasons.setdefault(person_ref, {}).setdefault(why, {})[asset] = None
 
     for ref in refs:
         entity = catalog.get(ref)
@@ -251,7 +249,9 @@ def who_to_page(catalog: Catalog, refs: list[str], at: datetime) -> list[PageTar
     for person_ref, by_reason in reasons.items():
         who = person(catalog, person_ref)
         lines = [
-            f"{why} (owns {_asset_list(assets)})" if why else f"owns {_asset_list(assets)}"
+            f"{why} (owns {_asset_list(list(assets))})"
+            if why
+            else f"owns {_asset_list(list(assets))}"
             for why, assets in by_reason.items()
         ]
         targets.append(PageTarget(who.ref, who.name, who.email, lines))

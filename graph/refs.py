@@ -27,6 +27,8 @@ NAME_MAX_LENGTH = 63
 TAG_PATTERN = re.compile(r"[a-z0-9:+#]+(?:-[a-z0-9:+#]+)*")
 TAG_MAX_LENGTH = 63
 
+_WHITESPACE = re.compile(r"\s")
+
 # The kind a reference takes when it names none, per field. Absent fields have no default.
 FIELD_DEFAULT_KINDS: dict[str, str] = {
     "owner": "group",
@@ -82,7 +84,7 @@ def split_ref(text: str) -> tuple[str | None, str | None, str]:
     name = text[max(colon + 1, slash + 1) :]
     if kind == "" or namespace == "" or name == "":
         raise RefError(f"reference {text!r} is not of the form [kind:][namespace/]name")
-    if text != text.strip() or any(c.isspace() for c in text):
+    if _WHITESPACE.search(text):
         raise RefError(f"reference {text!r} contains whitespace")
     return kind, namespace, name
 
