@@ -73,6 +73,11 @@ class Descriptor(_Open):
     metadata: Metadata
     spec: Spec = Field(default_factory=Spec)
 
+    @field_validator("spec", mode="before")
+    @classmethod
+    def _empty_spec(cls, value: Any) -> Any:
+        return {} if value is None else value  # `spec:` with nothing under it
+
 
 # -- oncall/v1 Rotation ---------------------------------------------------------------------------
 
