@@ -165,9 +165,21 @@ def open_workspace(root: Path) -> Workspace:
     return Workspace(
         root=root,
         config=config,
-        catalog_paths=[root / p for p in config.catalog],
-        lineage_paths=[root / p for p in config.lineage],
+        catalog_paths=_configured_paths(root, config, "catalog"),
+        lineage_paths=_configured_paths(root, config, "lineage"),
     )
+
+
+def _configured_paths(root: Path, config: WorkspaceConfig, key: str) -> list[Path]:
+    """Paths named by `key`; a default folder that does not exist is simply absent.
+
+    A folder the team named in `oncall.toml` must exist (the loader reports it), but a workspace
+    with no `lineage/` should not fail because of a default it never asked for.
+    """
+    paths = [root / p for p in getattr(config, key)]
+    if key in config.model_fields_set:
+        return paths
+    return [p for p in paths if p.exists()]
 
 
 def find_workspace_root(start: Path) -> Path | None:
