@@ -88,6 +88,16 @@ class OncallApp(App[None]):
 
         self.push_screen(NewIncidentScreen(asset_ref), callback=opened)
 
+    def open_runbook(self, incident_id: str, runbook_id: str, asset_ref: str | None) -> None:
+        from tui.screens.runbook_run import RunbookRunScreen
+
+        self.push_screen(RunbookRunScreen(incident_id, runbook_id, asset_ref=asset_ref))
+
+    def resume_run(self, incident_id: str, run_id: str) -> None:
+        from tui.screens.runbook_run import RunbookRunScreen
+
+        self.push_screen(RunbookRunScreen(incident_id, run_id=run_id))
+
     def open_postmortem(self, incident_id: str) -> None:
         from tui.screens.postmortem import PostmortemScreen
 

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 
+#: How many runbooks the incident screen suggests at most (the asset's, then downstream ones).
+RUNBOOK_SUGGESTIONS = 20
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -50,10 +53,17 @@ class RunbookEntry:
     title: str
     version: int
     state: str  # vetted | changed | unlisted
+    asset: str | None = None  # the asset it would run on
+    hops: int = 0  # how far that asset is from the incident's asset
 
     @property
     def vetted(self) -> bool:
         return self.state == "vetted"
+
+    @property
+    def key(self) -> str:
+        """Unique in a list: the same runbook may apply to several affected assets."""
+        return f"{self.id}@{self.asset}" if self.asset else self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,18 +249,44 @@ class Backend:
 
     # --- runbooks ----------------------------------------------------------------------------
 
-    def runbooks_for(self, ref: str) -> list[RunbookEntry]:
-        """Valid runbooks that apply to the asset, vetted first."""
+    def runbooks_for(self, ref: str, affected: list[Any] | None = None) -> list[RunbookEntry]:
+        """Valid runbooks for the asset, then for the assets it feeds (nearest first): the
+        damage downstream — a model trained on bad data — needs its own recovery too. Vetted
+        first at each distance; at most `RUNBOOK_SUGGESTIONS`."""
         from runbooks.library import load_library
 
         workspace = self.workspace()
         library = load_library(workspace.runbooks_dir, workspace.lock_file)
-        entries = [
-            RunbookEntry(e.runbook.id, e.runbook.spec.title, e.runbook.version, e.state)
-            for e in library.for_asset(self.entity(ref))
-            if e.runbook is not None
-        ]
-        return sorted(entries, key=lambda e: (not e.vetted, e.id))
+        entity = self.entity(ref)
+        targets = [(entity, 0)]
+        catalog = self.catalog()
+        for item in affected or []:
+            other = catalog.get(item.ref)
+            if other is not None and other.is_asset:
+                targets.append((other, item.hops))
+        entries: list[RunbookEntry] = []
+        for target, hops in targets:
+            found = [
+                RunbookEntry(
+                    e.runbook.id, e.runbook.spec.title, e.runbook.version, e.state, target.ref, hops
+                )
+                for e in library.for_asset(target)
+                if e.runbook is not None
+            ]
+            entries.extend(sorted(found, key=lambda e: (not e.vetted, e.id)))
+            if len(entries) >= RUNBOOK_SUGGESTIONS:
+                break
+        return entries[:RUNBOOK_SUGGESTIONS]
+
+    def alert_params(self, incident_id: str) -> dict[str, str]:
+        """Values the incident's latest alert carries (its `data`): they prefill a runbook's
+        parameters of the same name, so nobody retypes a timestamp at 3 AM."""
+        for event in reversed(self.events(incident_id)):
+            if event.kind == "alert":
+                return {
+                    k: str(v) for k, v in event.data.items() if isinstance(v, str | int | float)
+                }
+        return {}
 
     # --- postmortems -------------------------------------------------------------------------
 
@@ -280,3 +316,133 @@ class Backend:
         except ValueError:
             shown = str(result.path)
         return SavedPostmortem(result.path, shown, result.action)
+
+    # --- runbook runs ------------------------------------------------------------------------
+
+    def runbook_env(self) -> Any:
+        from runbooks.environment import RunbookEnv
+
+        workspace = self.workspace()
+        return RunbookEnv(
+            root=workspace.root,
+            runbooks_dir=workspace.runbooks_dir,
+            lock_file=workspace.lock_file,
+            connections=workspace.connections,
+            notify_webhook=workspace.config.notify_webhook,
+        )
+
+    def runbook(self, runbook_id: str) -> tuple[Any, str]:
+        """The parsed runbook and its vetting state (vetted, changed, unlisted)."""
+        from runbooks.library import load_library
+
+        workspace = self.workspace()
+        entry = load_library(workspace.runbooks_dir, workspace.lock_file).get(runbook_id)
+        if entry.runbook is None:
+            assert entry.error is not None
+            raise entry.error
+        return entry.runbook, entry.state
+
+    def list_runs(self, incident_id: str) -> list[Any]:
+        return list(self.store().list_runs(incident_id=incident_id))
+
+    def start_run(
+        self,
+        *,
+        incident_id: str,
+        runbook_id: str,
+        params: dict[str, Any],
+        options: Any,
+        prompter: Any,
+        on_event: Callable[[Any], None],
+    ) -> Any:
+        """A `RunSession` with its leases taken (none for a dry run), ready for step one."""
+        from runbooks.engine import start_run
+
+        return start_run(
+            store=self.store(),
+            env=self.runbook_env(),
+            catalog=self.catalog(),
+            runbook_id=runbook_id,
+            incident_id=incident_id,
+            params=params,
+            operator=self.operator(),
+            options=options,
+            prompter=prompter,
+            on_event=on_event,
+        )
+
+    def resume_run(
+        self, *, run_id: str, options: Any, prompter: Any, on_event: Callable[[Any], None]
+    ) -> Any:
+        from runbooks.engine import resume_run
+
+        return resume_run(
+            store=self.store(),
+            env=self.runbook_env(),
+            catalog=self.catalog(),
+            run_id=run_id,
+            operator=self.operator(),
+            options=options,
+            prompter=prompter,
+            on_event=on_event,
+        )
+
+    def destructive_permission(self, assets: list[str]) -> Any:
+        """May the operator run a destructive step on these assets (owner or on call now)?"""
+        from runbooks.permissions import destructive_permission
+
+        return destructive_permission(self.catalog(), self.operator(), assets, self.clock())
+
+    def page(self, incident_id: str, targets: list[Any]) -> str:
+        """Page people through the runbooks' `notify` action (the workspace's webhook, else the
+        message is shown), and record it on the timeline as a `page` event.
+
+        The action is executed from an already-rendered payload, so an incident title holding
+        template syntax is sent as written, never evaluated.
+        """
+        from runbooks.actions import ActionRuntime, RenderedAction
+        from runbooks.actions.notify import NotifyAction
+        from runbooks.keys import step_key
+
+        if not targets:
+            raise PageError(
+                "nobody to page: the catalog names no owner or rotation for these assets"
+            )
+        workspace = self.workspace()
+        incident = self.get_incident(incident_id)
+        operator = self.operator()
+        to = [t.ref for t in targets]
+        names = ", ".join(t.name for t in targets)
+        message = (
+            f"[{incident.severity}] {incident.id}: {incident.title} (asset {incident.asset}). "
+            f"Paged by {operator} with oncall."
+        )
+        payload = {"message": message, "to": to, "webhook": None}
+        key = step_key(incident.id, "page", 1, "page", {**payload, "at": self.clock().isoformat()})
+        rendered = RenderedAction("notify", f"notify to {', '.join(to)}: {message}", payload, key)
+        said: list[str] = []
+        runtime = ActionRuntime(
+            connections={},
+            workdir=workspace.root,
+            notify_webhook=workspace.config.notify_webhook,
+            labels={"incident": incident.id},
+            say=said.append,
+        )
+        action = NotifyAction(type="notify", message=message, to=to)
+        result = action.execute(rendered, runtime)
+        delivered = result.output.get("delivered", "?")
+        how = "by webhook" if delivered == "webhook" else "no webhook set: message shown here"
+        self.store().append_event(
+            incident.id,
+            "page",
+            f"paged {names} ({how})",
+            operator,
+            {"to": to, "delivered": delivered, "message": message, "key": key},
+        )
+        if delivered == "webhook":
+            return f"☎ Paged {names} by webhook."
+        return f"☎ No notify_webhook in oncall.toml; send this to {names}: {message}"
+
+
+class PageError(Exception):
+    """Nothing could be paged; shown in place like any other problem."""

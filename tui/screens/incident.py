@@ -58,6 +58,8 @@ class IncidentScreen(OncallScreen[None]):
     BINDINGS = [
         Binding("a", "acknowledge", "Ack", tooltip="Acknowledge: you are on it"),
         Binding("n", "note", "Note", tooltip="Add a note to the timeline"),
+        Binding("p", "page", "Page", tooltip="Page the people to call (notify action)"),
+        Binding("r", "run_runbook", "Run", tooltip="Run the highlighted runbook, or resume a run"),
         Binding("m", "mitigated", "Mitigated", tooltip="Mark mitigated: the harm has stopped"),
         Binding("R", "resolved", "Resolved", key_display="R", tooltip="Mark resolved"),
         Binding("P", "postmortem", "Postmortem", key_display="P", tooltip="Draft the postmortem"),
@@ -81,11 +83,13 @@ class IncidentScreen(OncallScreen[None]):
             runbooks: list[Any],
             problem: Problem | None,
             runbooks_problem: Problem | None,
+            runs: list[Any] | None = None,
         ) -> None:
             super().__init__()
             self.impact = impact
             self.index = index
             self.runbooks = runbooks
+            self.runs = runs or []
             self.problem = problem
             self.runbooks_problem = runbooks_problem
 
@@ -100,6 +104,8 @@ class IncidentScreen(OncallScreen[None]):
         self.incident: Any | None = None
         self.impact: Impact | None = None
         self.runbook_ids: list[str] = []
+        self.runbooks: list[Any] = []
+        self.runbooks_problem: Problem | None = None
         self.active_panel = "impact"
         self._poll_failed = False
         self.last_seq = 0
@@ -153,12 +159,6 @@ class IncidentScreen(OncallScreen[None]):
         if not worker.is_cancelled:
             self.post_message(self.Refreshed(incident, events))
 
-    @on(RunbookList.Chosen)
-    def _runbook_chosen(self, message: RunbookList.Chosen) -> None:
-        self.query_one(Notice).show_info(
-            f"Runbook {message.runbook_id}: run it with `oncall runbook run {message.runbook_id}`."
-        )
-
     @on(Refreshed)
     def _refreshed(self, message: Refreshed) -> None:
         first = self.incident is None
@@ -193,12 +193,14 @@ class IncidentScreen(OncallScreen[None]):
             self.post_message(self.ImpactLoaded(None, None, [], explain(exc), None))
             return
         runbooks: list[Any] = []
+        runs: list[Any] = []
         runbooks_problem = None
         try:
-            runbooks = self.backend.runbooks_for(impact.asset.ref)
+            runbooks = self.backend.runbooks_for(impact.asset.ref, impact.affected)
+            runs = self.backend.list_runs(self.incident_id)
         except Exception as exc:
             runbooks_problem = explain(exc)
-        self.post_message(self.ImpactLoaded(impact, index, runbooks, None, runbooks_problem))
+        self.post_message(self.ImpactLoaded(impact, index, runbooks, None, runbooks_problem, runs))
 
     @on(ImpactLoaded)
     def _impact_loaded(self, message: ImpactLoaded) -> None:
@@ -219,9 +221,39 @@ class IncidentScreen(OncallScreen[None]):
             else "Feeds nothing."
         )
         self.query_one(PeoplePanel).show(message.impact.teams, message.impact.page)
-        runbook_list = self.query_one(RunbookList)
-        runbook_list.show(message.runbooks, message.runbooks_problem)
-        self.runbook_ids = [r.id for r in message.runbooks]
+        self.runbooks = message.runbooks
+        self.runbooks_problem = message.runbooks_problem
+        self.query_one(RunbookList).show(message.runbooks, message.runbooks_problem, message.runs)
+        self.runbook_ids = [r.key for r in message.runbooks] + [
+            f"run:{r.id}" for r in message.runs if r.status != "done" and not r.dry_run
+        ]
+        self.refresh_bindings()
+
+    def on_screen_resume(self) -> None:
+        """Back from a run: its status (done, interrupted) changes what the list offers."""
+        if self.impact is not None:
+            self.load_runs()
+
+    @work(thread=True, exclusive=True, group="incident-runs")
+    def load_runs(self) -> None:
+        try:
+            runs = self.backend.list_runs(self.incident_id)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.post_message(self.RunsLoaded(runs))
+
+    class RunsLoaded(Message):
+        def __init__(self, runs: list[Any]) -> None:
+            super().__init__()
+            self.runs = runs
+
+    @on(RunsLoaded)
+    def _runs_loaded(self, message: RunsLoaded) -> None:
+        self.query_one(RunbookList).show(self.runbooks, self.runbooks_problem, message.runs)
+        self.runbook_ids = [r.key for r in self.runbooks] + [
+            f"run:{r.id}" for r in message.runs if r.status != "done" and not r.dry_run
+        ]
         self.refresh_bindings()
 
     @on(DependencyTree.PathShown)
@@ -254,6 +286,10 @@ class IncidentScreen(OncallScreen[None]):
     # --- actions ------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "run_runbook":
+            return True if self.runbook_ids else None
+        if action == "page":
+            return True if self.impact is not None and self.impact.page else None
         if action in STATUS_ACTIONS:
             if self.incident is None:
                 return None
@@ -306,6 +342,45 @@ class IncidentScreen(OncallScreen[None]):
             self.post_message(self.Failed(explain(exc)))
             return
         self.poll()
+
+    def action_page(self) -> None:
+        if self.impact is not None and self.impact.page:
+            self.send_page(list(self.impact.page))
+
+    @work(thread=True, group="incident-write")
+    def send_page(self, targets: list[Any]) -> None:
+        try:
+            summary = self.backend.page(self.incident_id, targets)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.app.call_from_thread(self.query_one(Notice).show_info, summary)
+        self.poll()
+
+    def action_run_runbook(self) -> None:
+        choice = self.query_one(RunbookList).highlighted_runbook
+        if choice is None or choice not in self.runbook_ids:
+            choice = self.runbook_ids[0] if self.runbook_ids else None
+        if choice is None:
+            return
+        if choice.startswith("run:"):
+            self.oncall.resume_run(self.incident_id, choice.removeprefix("run:"))
+        else:
+            runbook_id, _, asset = choice.partition("@")
+            self._open_runbook(runbook_id, asset or None)
+
+    @on(RunbookList.Chosen)
+    def _runbook_chosen(self, message: RunbookList.Chosen) -> None:
+        self._open_runbook(message.runbook_id, message.asset)
+
+    @on(RunbookList.ResumeChosen)
+    def _resume_chosen(self, message: RunbookList.ResumeChosen) -> None:
+        self.oncall.resume_run(self.incident_id, message.run_id)
+
+    def _open_runbook(self, runbook_id: str, asset: str | None) -> None:
+        if asset is None and self.incident is not None:
+            asset = self.incident.asset
+        self.oncall.open_runbook(self.incident_id, runbook_id, asset)
 
     def action_postmortem(self) -> None:
         self.oncall.open_postmortem(self.incident_id)

@@ -48,9 +48,7 @@ def people_content(teams: Sequence[Any], page: Sequence[Any]) -> Content:
             )
         )
     lines.append(Content(""))
-    lines.append(
-        Content.from_markup("[b]Page[/b] [dim](press p to page them through the notify action)[/]")
-    )
+    lines.append(Content.from_markup("[b]Page[/b] [dim](p pages them)[/]"))
     if not page:
         lines.append(
             Content.from_markup("  [$warning]⚠ nobody to page: the catalog names no one[/]")

@@ -1,0 +1,83 @@
+"""Fixtures for the app's tests: a private copy of the demo workspace and a frozen clock.
+
+The clock is frozen at 03:00 UTC (the hour this tool exists for) so timers, rotation hand-overs
+and timeline times are the same on every run, which the snapshot tests rely on.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_WORKSPACE
+from tui.app import OncallApp
+from tui.context import AppContext
+
+FROZEN_NOW = datetime(2026, 3, 10, 3, 0, 0, tzinfo=UTC)
+OPERATOR = "user:default/ana.lima"
+
+
+class SteppingClock:
+    """A clock tests move by hand; `now()` never changes unless told to."""
+
+    def __init__(self, start: datetime = FROZEN_NOW) -> None:
+        self.moment = start
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the bundled demo workspace, without any state from earlier runs."""
+    target = tmp_path / "demo"
+    shutil.copytree(
+        DEMO_WORKSPACE, target, ignore=shutil.ignore_patterns("__pycache__", ".oncall", "data")
+    )
+    return target
+
+
+@pytest.fixture
+def make_app(workspace: Path, clock: SteppingClock) -> Callable[..., OncallApp]:
+    def make(root: Path | None = None, operator: str = OPERATOR) -> OncallApp:
+        context = AppContext(workspace_arg=root or workspace, as_user=operator)
+        return OncallApp(context, clock=clock)
+
+    return make
+
+
+@pytest.fixture
+def open_store(workspace: Path, clock: SteppingClock):  # type: ignore[no-untyped-def]
+    """The workspace's store, opened with the same clock the app uses (closed after the test)."""
+    from incidents.store import Store
+    from tui.workspace import open_workspace
+
+    stores = []
+
+    def opener(root: Path | None = None) -> Store:
+        store = Store.open(open_workspace(root or workspace).database_url, clock=clock)
+        stores.append(store)
+        return store
+
+    yield opener
+    for store in stores:
+        store.close()
+
+
+async def settle(pilot, app: OncallApp) -> None:  # type: ignore[no-untyped-def]
+    """Let workers finish and their messages be handled."""
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()

@@ -1,0 +1,138 @@
+"""One incident: keys that move its status and write its timeline, the lazy blast radius."""
+
+from __future__ import annotations
+
+from tests.tui.conftest import OPERATOR, settle
+from tui.screens.incident import IncidentScreen
+from tui.screens.postmortem import PostmortemScreen
+from tui.screens.prompt import TextPromptScreen
+from tui.widgets.dependency_tree import DependencyTree, Reached
+from tui.widgets.incident_header import IncidentHeader
+from tui.widgets.people import PeoplePanel
+from tui.widgets.timeline import Timeline
+
+
+async def _open(app, pilot, incident_id: str = "INC-1") -> IncidentScreen:  # type: ignore[no-untyped-def]
+    await settle(pilot, app)
+    app.open_incident(incident_id)
+    await settle(pilot, app)
+    assert isinstance(app.screen, IncidentScreen)
+    return app.screen
+
+
+def _timeline_text(screen: IncidentScreen) -> list[str]:
+    timeline = screen.query_one(Timeline)
+    return [str(timeline.get_option_at_index(i).prompt) for i in range(timeline.option_count)]
+
+
+async def test_a_acknowledges_and_the_header_and_timeline_say_so_in_words(
+    make_app, open_store, clock
+) -> None:
+    open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    clock.advance(minutes=7, seconds=5)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        header = str(screen.query_one(IncidentHeader).render())
+        assert "● open" in header
+        assert "7m 05s since detected" in header
+        assert "not acknowledged" in header
+        await pilot.press("a")
+        await settle(pilot, app)
+        clock.advance(minutes=1)
+        screen.query_one(IncidentHeader).refresh()
+        header = str(screen.query_one(IncidentHeader).render())
+        assert "◐ acknowledged" in header
+        assert "1m 00s since ack" in header
+        assert open_store().get_incident("INC-1").status == "acknowledged"
+        assert any("open → acknowledged" in line for line in _timeline_text(screen))
+
+
+async def test_a_note_goes_on_the_timeline_under_the_operators_name(make_app, open_store) -> None:
+    open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        await pilot.press("n")
+        assert isinstance(app.screen, TextPromptScreen)
+        await pilot.press("enter")  # empty: refused, the prompt stays
+        assert isinstance(app.screen, TextPromptScreen)
+        await pilot.press(*"paused ETL", "enter")
+        await settle(pilot, app)
+        events = open_store().events("INC-1")
+        assert (events[-1].kind, events[-1].message, events[-1].actor) == (
+            "note",
+            "paused ETL",
+            OPERATOR,
+        )
+        assert any("✎ note paused ETL" in line for line in _timeline_text(screen))
+
+
+async def test_status_keys_that_would_go_backwards_are_disabled(make_app, open_store) -> None:
+    open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        await pilot.press("R")
+        await settle(pilot, app)
+        assert open_store().get_incident("INC-1").status == "resolved"
+        assert screen.check_action("acknowledge", ()) is None
+        assert screen.check_action("mitigated", ()) is None
+        await pilot.press("a")
+        await settle(pilot, app)
+        assert open_store().get_incident("INC-1").status == "resolved"
+
+
+async def test_the_blast_radius_grows_only_when_a_node_is_expanded(make_app, open_store) -> None:
+    open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        tree = screen.query_one("#blast-tree", DependencyTree)
+        assert tree.index is not None
+        first_level = [node.data.ref for node in tree.root.children]
+        assert first_level == tree.index.children[tree.index.root]
+        # Nothing below the first level exists until asked for.
+        assert all(not node.children for node in tree.root.children)
+        expandable = next(n for n in tree.root.children if n.allow_expand)
+        expandable.expand()
+        await pilot.pause()
+        assert isinstance(expandable.data, Reached)
+        children = [n.data.ref for n in expandable.children]
+        assert children == tree.index.children[expandable.data.ref]
+        assert all(n.data.hops == 2 for n in expandable.children)
+
+
+async def test_who_to_call_names_the_people_on_call_for_the_affected_teams(
+    make_app, open_store
+) -> None:
+    open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        text = str(screen.query_one(PeoplePanel).render())
+        assert "On call by affected team" in text
+        assert "team-data" in text
+        assert "team-ml" in text
+        assert "☎" in text
+
+
+async def test_shift_p_drafts_the_postmortem_and_s_saves_it_in_the_workspace(
+    make_app, open_store, workspace
+) -> None:
+    open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open(app, pilot)
+        await pilot.press("P")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, PostmortemScreen)
+        assert screen.preview is not None
+        assert "Partial loads" in screen.preview.markdown
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert screen.saved is not None
+        assert screen.saved.path.parent == workspace / "postmortems"
+        assert screen.saved.path.read_text(encoding="utf-8").count("Partial loads") >= 1
+        assert screen.saved.shown_as.startswith("postmortems/2026-03-10-")

@@ -1,0 +1,76 @@
+"""The last gate before a destructive step: type the asset's name to go ahead.
+
+Typing a name cannot be done on autopilot the way pressing `y` can; it makes a tired operator
+read which asset is about to change. Only an exact match (ignoring surrounding spaces) confirms;
+escape, or the Cancel button, always cancels.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Button, Input, Static
+
+from tui.screens.base import OncallModal
+
+
+class ConfirmDestructive(OncallModal[bool]):
+    """Returns True only when the typed text equals `asset_name`; False on escape or cancel."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, asset_name: str, step_title: str, action_text: str) -> None:
+        super().__init__()
+        self.asset_name = asset_name
+        self.step_title = step_title
+        self.action_text = action_text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-destructive"):
+            yield Static(
+                Content.from_markup("[$error][b]⚠ Destructive step[/b][/]: $t", t=self.step_title),
+                classes="dialog-title",
+            )
+            yield Static(self.action_text, id="destructive-action", classes="action-text")
+            yield Static(
+                Content.from_markup(
+                    "This changes [b]$name[/b] and cannot be undone by oncall.\n"
+                    "Type [b]$name[/b] to run it:",
+                    name=self.asset_name,
+                ),
+                classes="dialog-text",
+            )
+            yield Input(placeholder=self.asset_name, compact=True, id="confirm-name")
+            yield Static("", id="form-error", classes="form-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Run it ⏎", variant="error", compact=True, id="confirm")
+                yield Button("Cancel esc", compact=True, id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def matches(self) -> bool:
+        return self.query_one(Input).value.strip() == self.asset_name
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self) -> None:
+        if self.matches():
+            self.dismiss(True)
+            return
+        typed = self.query_one(Input).value.strip()
+        why = "Type the asset's name exactly" if typed else "Type the asset's name first"
+        self.query_one("#form-error", Static).update(
+            Content.from_markup(
+                "[$error]✖ $why ($name), or press escape to cancel.[/]",
+                why=why,
+                name=self.asset_name,
+            )
+        )
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)

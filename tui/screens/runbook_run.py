@@ -1,0 +1,705 @@
+"""Running a vetted runbook for an incident, one step at a time, seeing each step before it runs.
+
+Phases: the parameters form (validated by the engine's own rules, dry run on or off), then the
+steps. The engine's `RunSession` is driven step by step from thread workers: `x` runs the current
+step (pressing it is the confirmation; a destructive step also asks for the asset's name), `s`
+skips it and `d` records it done by hand, each with a reason for the timeline. A lease held by
+another run is shown with its holder, and `f` takes it over with a written reason. Opened with a
+run id, the screen resumes an interrupted run instead of starting one.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, Footer, Log, Static
+
+from tui.problems import Problem, explain
+from tui.screens.base import OncallScreen
+from tui.screens.confirm_destructive import ConfirmDestructive
+from tui.screens.prompt import TextPromptScreen
+from tui.screens.run_prompter import TuiPrompter
+from tui.widgets.incident_table import short_ref
+from tui.widgets.notice import Notice
+from tui.widgets.params_form import ParamsForm
+from tui.widgets.step_detail import StepDetail
+from tui.widgets.step_list import StepList, current_step
+from tui.widgets.title_bar import TitleBar
+from tui.widgets.vocabulary import format_duration
+
+STATE_WORDS = {
+    "vetted": "✔ vetted",
+    "changed": "⚠ changed since vetting",
+    "unlisted": "⚠ not vetted",
+}
+
+
+class RunbookRunScreen(OncallScreen[None]):
+    """Params form, then steps with state, the current step's exact action, and the output."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "start", "Start"),
+        Binding("t", "toggle_dry_run", "Dry run", tooltip="Toggle dry run (checks only)"),
+        Binding("x", "run_step", "Run step", tooltip="Run the current step"),
+        Binding("s", "skip_step", "Skip", tooltip="Skip the current step (asks why)"),
+        Binding("d", "mark_done", "Mark done", tooltip="Record the step done by hand (asks why)"),
+        Binding("f", "force_lease", "Force lease", tooltip="Take over a held lease (asks why)"),
+    ]
+
+    # --- messages from workers ----------------------------------------------------------------
+
+    class Loaded(Message):
+        def __init__(
+            self, runbook: Any, state: str, catalog: Any, incident: Any, alert: dict[str, str]
+        ) -> None:
+            super().__init__()
+            self.runbook = runbook
+            self.state = state
+            self.catalog = catalog
+            self.incident = incident
+            self.alert = alert
+
+    class Started(Message):
+        def __init__(self, session: Any) -> None:
+            super().__init__()
+            self.session = session
+
+    class Failed(Message):
+        def __init__(self, problem: Problem, lease: Any | None = None) -> None:
+            super().__init__()
+            self.problem = problem
+            self.lease = lease
+
+    class StepsChanged(Message):
+        """The session's step states changed (a step ran, was skipped, or marked done)."""
+
+    class Rendered(Message):
+        def __init__(self, step_id: str, rendered: Any | None, problem: Problem | None) -> None:
+            super().__init__()
+            self.step_id = step_id
+            self.rendered = rendered
+            self.problem = problem
+
+    class Reported(Message):
+        """The engine reported an event (it is also on the timeline, unless a dry run)."""
+
+        def __init__(self, line: str) -> None:
+            super().__init__()
+            self.line = line
+
+    class Finished(Message):
+        def __init__(self, report: Any) -> None:
+            super().__init__()
+            self.report = report
+
+    def __init__(
+        self,
+        incident_id: str,
+        runbook_id: str | None = None,
+        *,
+        asset_ref: str | None = None,
+        run_id: str | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+        self.runbook_id = runbook_id
+        self.asset_ref = asset_ref
+        self.resume_id = run_id
+        self.dry_run = dry_run
+        self.runbook: Any | None = None
+        self.vet_state = ""
+        self.catalog: Any | None = None
+        self.session: Any | None = None
+        self.report: Any | None = None
+        self.raw_params: dict[str, str] = {}
+        self.lease_refused: Any | None = None
+        self.busy: str | None = None
+        self.busy_since = 0.0
+        self.rendered: dict[str, Any] = {}
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        title = f"Run {self.runbook_id or self.resume_id} · {self.incident_id}"
+        yield TitleBar(title)
+        yield Notice(id="notice")
+        yield Static("Loading the runbook…", id="run-heading")
+        with VerticalScroll(id="form-area"):
+            yield Static("", id="runbook-description")
+            with Horizontal(classes="dialog-buttons", id="form-buttons"):
+                yield Button("Start ^s", variant="primary", compact=True, id="start")
+                yield Button("Dry run: off [t]", compact=True, id="dry-toggle")
+        with Horizontal(id="run-area"):
+            yield StepList(id="steps")
+            with Vertical(id="step-side"):
+                with VerticalScroll(id="detail-scroll"):
+                    yield StepDetail("", id="step-detail")
+                yield Static("", id="run-status")
+                yield Log(id="run-log", highlight=False, auto_scroll=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#run-area").display = False
+        self.query_one("#form-area").display = self.resume_id is None
+        self.query_one("#run-log", Log).border_title = "Output"
+        self.set_interval(0.5, self._tick)
+        self.load()
+
+    def _tick(self) -> None:
+        if self.busy:
+            elapsed = format_duration_seconds(time.monotonic() - self.busy_since)
+            self.query_one("#run-status", Static).update(
+                Content.from_markup("[$accent]▶ running[/] $s… $t", s=self.busy, t=elapsed)
+            )
+
+    def _heading(self) -> Content:
+        if self.runbook is None:
+            return Content("Loading the runbook…")
+        mode = (
+            "[$accent]◇ dry run: checks only, nothing changes[/]"
+            if self.dry_run
+            else "[$warning]● live[/]"
+        )
+        run = (
+            f" · {self.session.run_id}" if self.session is not None and self.session.run_id else ""
+        )
+        return Content.from_markup(
+            f"[b]$id[/b] v$v · $state · $inc$run · {mode}",
+            id=self.runbook.id,
+            v=str(self.runbook.version),
+            state=STATE_WORDS.get(self.vet_state, self.vet_state),
+            inc=self.incident_id,
+            run=run,
+        )
+
+    def _refresh_heading(self) -> None:
+        self.query_one("#run-heading", Static).update(self._heading())
+        self.query_one(
+            "#dry-toggle", Button
+        ).label = f"Dry run: {'on' if self.dry_run else 'off'} [t]"
+        self.refresh_bindings()
+
+    # --- loading ------------------------------------------------------------------------------
+
+    @work(thread=True, group="run")
+    def load(self) -> None:
+        try:
+            incident = self.backend.get_incident(self.incident_id)
+            catalog = self.backend.catalog()
+            if self.resume_id is not None:
+                run = self.backend.store().get_run(self.resume_id)
+                self.runbook_id = run.runbook_id
+            assert self.runbook_id is not None
+            runbook, state = self.backend.runbook(self.runbook_id)
+            alert = self.backend.alert_params(self.incident_id)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.post_message(self.Loaded(runbook, state, catalog, incident, alert))
+
+    @on(Loaded)
+    async def _loaded(self, message: Loaded) -> None:
+        self.runbook = message.runbook
+        self.vet_state = message.state
+        self.catalog = message.catalog
+        if message.state != "vetted" and not self.dry_run:
+            self.dry_run = True
+            self.query_one(Notice).show_problem(
+                Problem(
+                    f"{self.runbook.id} is not vetted as it stands ({STATE_WORDS[message.state]}).",
+                    "It can be read and dry-run, never executed, until a reviewer vets it: "
+                    "`oncall runbook vet FILE --reviewer NAME`.",
+                    kind="warning",
+                )
+            )
+        self._refresh_heading()
+        if self.resume_id is not None:
+            self.resume(self.resume_id, None)
+            return
+        spec = self.runbook.spec
+        description = spec.description.strip() if spec.description else spec.title
+        self.query_one("#runbook-description", Static).update(description)
+        # The alert's values prefill parameters of the same name (the operator can edit them).
+        prefill = {name: message.alert[name] for name in spec.params if name in message.alert}
+        asset_param = spec.asset_param()
+        asset = self.asset_ref or message.incident.asset
+        if asset_param and asset:
+            prefill[asset_param] = short_ref(asset)
+        form = ParamsForm(spec, prefill, self.catalog, id="params")
+        await self.query_one("#form-area").mount(form, before="#form-buttons")
+        form.focus_first()
+
+    # --- starting -----------------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        if self.session is not None or self.runbook is None or self.busy:
+            return
+        raw, errors = self.query_one(ParamsForm).validate()
+        if errors:
+            self.query_one(Notice).show_problem(
+                Problem(
+                    f"{len(errors)} parameter(s) need a fix: {', '.join(errors)}.",
+                    "Each field says what is wrong under it; fix them and press ctrl+s again.",
+                )
+            )
+            return
+        self.raw_params = raw
+        self.query_one(Notice).clear()
+        self.start(raw, None)
+
+    @on(Button.Pressed, "#start")
+    def _start_pressed(self) -> None:
+        self.action_start()
+
+    @on(Button.Pressed, "#dry-toggle")
+    def _dry_pressed(self) -> None:
+        self.action_toggle_dry_run()
+
+    def action_toggle_dry_run(self) -> None:
+        if self.session is not None and not self.session.dry_run:
+            return
+        if not self.dry_run and self.vet_state != "vetted":
+            return
+        if self.dry_run and self.vet_state != "vetted":
+            self.query_one(Notice).show_problem(
+                Problem(
+                    "Only a dry run is possible: this runbook is not vetted.", "Ask a reviewer."
+                )
+            )
+            return
+        self.dry_run = not self.dry_run
+        if self.session is not None:  # leave the finished dry run: back to the form
+            self.session = None
+            self.report = None
+            self.rendered = {}
+            self.query_one("#run-area").display = False
+            self.query_one("#form-area").display = True
+            self.query_one(ParamsForm).focus_first()
+        self._refresh_heading()
+
+    def _engine_options(self, force_reason: str | None) -> Any:
+        from runbooks.engine import RunOptions
+
+        return RunOptions(dry_run=self.dry_run, force_reason=force_reason)
+
+    def _prompter(self) -> TuiPrompter:
+        return TuiPrompter(self.app, lambda text: self.post_message(self.Reported(text)))
+
+    def _on_engine_event(self, event: Any) -> None:
+        self.post_message(self.Reported(f"{event.kind}: {event.message}"))
+
+    @work(thread=True, group="run")
+    def start(self, raw: dict[str, str], force_reason: str | None) -> None:
+        self._set_busy("starting")
+        try:
+            session = self.backend.start_run(
+                incident_id=self.incident_id,
+                runbook_id=self.runbook.id,
+                params=raw,
+                options=self._engine_options(force_reason),
+                prompter=self._prompter(),
+                on_event=self._on_engine_event,
+            )
+        except Exception as exc:
+            self._set_busy(None)
+            self.post_message(self.Failed(explain(exc), getattr(exc, "lease", None)))
+            return
+        self._set_busy(None)
+        self.post_message(self.Started(session))
+
+    @work(thread=True, group="run")
+    def resume(self, run_id: str, force_reason: str | None) -> None:
+        self._set_busy("resuming")
+        try:
+            session = self.backend.resume_run(
+                run_id=run_id,
+                options=self._engine_options(force_reason),
+                prompter=self._prompter(),
+                on_event=self._on_engine_event,
+            )
+        except Exception as exc:
+            self._set_busy(None)
+            self.post_message(self.Failed(explain(exc), getattr(exc, "lease", None)))
+            return
+        self._set_busy(None)
+        self.post_message(self.Started(session))
+
+    @on(Started)
+    def _started(self, message: Started) -> None:
+        self.session = message.session
+        self.lease_refused = None
+        self.query_one(Notice).clear()
+        self.query_one("#form-area").display = False
+        self.query_one("#run-area").display = True
+        self._refresh_heading()
+        self._show_steps()
+        self.query_one(StepList).focus()
+        if self.session.dry_run:
+            self.dry_run_all()
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        problem = message.problem
+        self.lease_refused = message.lease
+        if message.lease is not None:
+            lease = message.lease
+            problem = Problem(
+                f"{short_ref(lease.asset)} is leased by {short_ref(lease.holder)} (run "
+                f"{lease.run_id}{', ' + lease.incident_id if lease.incident_id else ''}) from "
+                f"{lease.host} since {lease.acquired_at:%H:%M:%S} UTC.",
+                "Another run is changing it. Wait for it, talk to its holder, or press f to "
+                "take the lease over with a written reason (it goes on the timeline).",
+            )
+        self.query_one(Notice).show_problem(problem)
+        self._refresh_heading()
+
+    # --- steps --------------------------------------------------------------------------------
+
+    def _states(self) -> list[Any]:
+        return self.session.plan() if self.session is not None else []
+
+    def _show_steps(self) -> None:
+        states = self._states()
+        self.query_one(StepList).show(states, running=self.busy_step)
+        current = current_step(states)
+        if current is None:
+            self.query_one("#run-status", Static).update(self._summary(states))
+            return
+        if current.id in self.rendered:
+            self.query_one(StepDetail).show(self.rendered[current.id], current)
+        else:
+            self.query_one(StepDetail).show_text(f"Rendering {current.id}…")
+            self.render_step(current.id)
+        if not self.busy:
+            self.query_one("#run-status", Static).update(self._next_hint(current))
+
+    @property
+    def busy_step(self) -> str | None:
+        """The step being worked on, if what keeps the screen busy is a step."""
+        if self.busy and self.session is not None and self.busy in self.session.states:
+            return self.busy
+        return None
+
+    def _next_hint(self, current: Any) -> Content:
+        if self.session is not None and self.session.dry_run:
+            return Content.from_markup(
+                "[dim]Dry run finished · t: back to the form for a live run[/]"
+            )
+        what = "type the asset name to confirm" if current.destructive else "press x to run it"
+        return Content.from_markup(
+            "Next: [b]$id[/b] · $what · s skip · d mark done", id=current.id, what=what
+        )
+
+    def _summary(self, states: list[Any]) -> Content:
+        counts: dict[str, int] = {}
+        for state in states:
+            counts[state.status] = counts.get(state.status, 0) + 1
+        text = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items())
+        if self.report is not None:
+            return Content.from_markup(
+                "[b]$run $status[/b]: $text",
+                run=self.report.run_id or "dry run",
+                status=self.report.status,
+                text=text,
+            )
+        return Content(text)
+
+    @work(thread=True, group="render")
+    def render_step(self, step_id: str) -> None:
+        session = self.session
+        if session is None:
+            return
+        try:
+            rendered = session.render(step_id)
+        except Exception as exc:
+            self.post_message(self.Rendered(step_id, None, explain(exc)))
+            return
+        self.post_message(self.Rendered(step_id, rendered, None))
+
+    @on(Rendered)
+    def _rendered(self, message: Rendered) -> None:
+        if message.rendered is not None:
+            self.rendered[message.step_id] = message.rendered
+        current = current_step(self._states())
+        if current is None or current.id != message.step_id:
+            return
+        if message.rendered is not None:
+            self.query_one(StepDetail).show(message.rendered, current)
+        else:
+            assert message.problem is not None
+            self.query_one(StepDetail).show_text(
+                Content.from_markup(
+                    "[b]$id[/b]: cannot show the action yet.\n$m\n[dim]$n[/]",
+                    id=message.step_id,
+                    m=message.problem.message,
+                    n=message.problem.next_step,
+                )
+            )
+
+    def _current(self) -> Any | None:
+        return current_step(self._states())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        live = self.session is not None and not self.session.dry_run
+        if action == "start":
+            return (
+                True
+                if self.session is None and self.runbook is not None and not self.busy
+                else None
+            )
+        if action == "toggle_dry_run":
+            if self.session is not None and not self.session.dry_run:
+                return False
+            return True if self.runbook is not None and not self.busy else None
+        if action in ("run_step", "skip_step", "mark_done"):
+            if self.session is None:
+                return False
+            ok = live and not self.busy and self.report is None and self._current() is not None
+            return True if ok else None
+        if action == "force_lease":
+            return self.lease_refused is not None and not self.busy
+        return super().check_action(action, parameters)
+
+    def action_run_step(self) -> None:
+        current = self._current()
+        if current is None or self.session is None or self.busy:
+            return
+        if not current.destructive:
+            self.run_step(current.id)
+            return
+        rendered = self.rendered.get(current.id)
+        if rendered is None:
+            self.query_one(Notice).show_problem(
+                Problem(f"{current.id} is not rendered yet.", "Wait a moment and press x again.")
+            )
+            return
+        self._confirm_destructive(current, rendered)
+
+    def _confirm_destructive(self, current: Any, rendered: Any) -> None:
+        assets = list(rendered.assets)
+        permission = self.backend.destructive_permission(assets)
+
+        def typed(confirmed: bool | None) -> None:
+            if confirmed:
+                self.run_step(current.id)
+            else:
+                self.post_message(self.Reported(f"{current.id}: not run (confirmation cancelled)"))
+
+        def confirm() -> None:
+            name = short_ref(assets[0]) if assets else current.id
+            self.app.push_screen(
+                ConfirmDestructive(name, current.title, rendered.action.text), callback=typed
+            )
+
+        if permission.allowed:
+            confirm()
+            return
+
+        def glass(reason: str | None) -> None:
+            if reason and self.session is not None:
+                self.session.options.break_glass = reason
+                confirm()
+
+        self.app.push_screen(
+            TextPromptScreen(
+                "Break glass?",
+                f"{permission.explain(self.backend.operator())}. To go ahead anyway, write why: "
+                "it goes on the timeline as an override.",
+                placeholder="why you must do this now",
+                submit="Break glass",
+            ),
+            callback=glass,
+        )
+
+    def _set_busy(self, what: str | None) -> None:
+        """From a worker thread: mark the screen busy (keys off, a ticking status line)."""
+        self.app.call_from_thread(self._apply_busy, what)
+
+    def _apply_busy(self, what: str | None) -> None:
+        self.busy = what
+        self.busy_since = time.monotonic()
+        self._tick()
+        self.refresh_bindings()
+        if self.session is not None:
+            self._show_steps()
+
+    @work(thread=True, group="run")
+    def run_step(self, step_id: str) -> None:
+        session = self.session
+        assert session is not None
+        self._set_busy(step_id)
+        try:
+            # The operator chose to act on this step: an earlier stop (a failure, a declined
+            # step) must not leave the run marked as stopped once it goes on.
+            session._stopped = None
+            session.run_step(step_id, confirmed=True)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+        finally:
+            self._set_busy(None)
+        self._after_step()
+
+    @work(thread=True, group="run")
+    def dry_run_all(self) -> None:
+        session = self.session
+        assert session is not None
+        for state in session.plan():
+            self._set_busy(state.id)
+            try:
+                session.run_step(state.id)
+            except Exception as exc:
+                self.post_message(self.Failed(explain(exc)))
+                break
+            finally:
+                self._set_busy(None)
+            self.post_message(self.StepsChanged())
+        self.post_message(self.Finished(session.finish()))
+
+    def _after_step(self) -> None:
+        """From the worker: refresh, and close the run once no step is left to work on."""
+        session = self.session
+        assert session is not None
+        self.post_message(self.StepsChanged())
+        if current_step(session.plan()) is None:
+            try:
+                report = session.finish()
+            except Exception as exc:
+                self.post_message(self.Failed(explain(exc)))
+                return
+            self.post_message(self.Finished(report))
+
+    def action_skip_step(self) -> None:
+        self._ask_reason("skip")
+
+    def action_mark_done(self) -> None:
+        self._ask_reason("done")
+
+    def _ask_reason(self, what: str) -> None:
+        current = self._current()
+        if current is None or self.busy:
+            return
+        title = f"Skip {current.id}?" if what == "skip" else f"Mark {current.id} done by hand?"
+        explanation = (
+            "Nothing is run and nothing is recorded as done; the reason goes on the timeline."
+            if what == "skip"
+            else "Say what you did instead; it is recorded as done with no effect by oncall."
+        )
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self.settle_step(current.id, what, reason)
+
+        self.app.push_screen(
+            TextPromptScreen(title, explanation, placeholder="why", submit="Record"),
+            callback=answered,
+        )
+
+    @work(thread=True, group="run")
+    def settle_step(self, step_id: str, what: str, reason: str) -> None:
+        session = self.session
+        assert session is not None
+        self._set_busy(step_id)
+        try:
+            if what == "skip":
+                session.skip_step(step_id, reason)
+            else:
+                session.mark_done(step_id, reason)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+        finally:
+            self._set_busy(None)
+        self._after_step()
+
+    @on(StepsChanged)
+    def _steps_changed(self) -> None:
+        self._show_steps()
+        self.refresh_bindings()
+
+    @on(Reported)
+    def _reported(self, message: Reported) -> None:
+        self.query_one("#run-log", Log).write_line(message.line)
+
+    @on(Finished)
+    def _finished(self, message: Finished) -> None:
+        self.report = message.report
+        self._show_steps()
+        self.refresh_bindings()
+        notice = self.query_one(Notice)
+        if message.report.status == "done":
+            notice.show_info(f"✔ {message.report.run_id} done: every step is done or skipped.")
+        elif message.report.status == "dry_run":
+            notice.show_info("◇ Dry run finished: nothing was changed. Press t for a live run.")
+        else:
+            notice.show_problem(
+                Problem(
+                    f"{message.report.run_id or 'The run'} ended {message.report.status}.",
+                    "Open it again from the incident (3 Runbooks) to resume where it stopped.",
+                    kind="warning",
+                )
+            )
+
+    # --- leases -------------------------------------------------------------------------------
+
+    def action_force_lease(self) -> None:
+        if self.lease_refused is None:
+            return
+        lease = self.lease_refused
+
+        def forced(reason: str | None) -> None:
+            if not reason:
+                return
+            self.query_one(Notice).clear()
+            if self.resume_id is not None:
+                self.resume(self.resume_id, reason)
+            else:
+                self.start(self.raw_params, reason)
+
+        self.app.push_screen(
+            TextPromptScreen(
+                f"Take over the lease on {short_ref(lease.asset)}?",
+                f"{short_ref(lease.holder)} holds it for {lease.run_id}. Taking it over lets this run "
+                "change the asset while that run may still be working: say why.",
+                placeholder="e.g. RUN-1's laptop died; confirmed with its holder",
+                submit="Force",
+            ),
+            callback=forced,
+        )
+
+    # --- leaving ------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        session = self.session
+        if session is not None and not session.dry_run and self.report is None and not self.busy:
+            self.close_and_leave()
+            return
+        if self.busy and self.session is not None:
+            self.query_one(Notice).show_problem(
+                Problem("A step is running.", "Wait for it to finish, then leave.", kind="warning")
+            )
+            return
+        self.dismiss()
+
+    @work(thread=True, group="run")
+    def close_and_leave(self) -> None:
+        """Close the run as interrupted (leases released); it can be resumed later."""
+        assert self.session is not None
+        try:
+            self.session.finish()
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.app.call_from_thread(self.dismiss)
+
+
+def format_duration_seconds(seconds: float) -> str:
+    from datetime import timedelta
+
+    return format_duration(timedelta(seconds=seconds))
