@@ -72,7 +72,8 @@ def resolve_params(
             resolved.values[name] = None
             resolved.stored[name] = None
             continue
-        typed, stored, entity = coerce(name, param, value, catalog, spec.applies_to, spec.id)
+        applies_to = spec.applies_to if name == spec.asset_param() else None
+        typed, stored, entity = coerce(name, param, value, catalog, applies_to, spec.id)
         resolved.values[name] = typed
         resolved.stored[name] = stored
         if entity is not None:

@@ -191,6 +191,11 @@ class RunbookSpec(BaseModel):
             if step.id in seen:
                 raise ValueError(f"step id {step.id!r} appears twice")
             seen.add(step.id)
+            if step.destructive and step.assets is None and self.asset_param() is None:
+                raise ValueError(
+                    f"step {step.id!r} is destructive but names no asset it changes: add "
+                    "'assets:' or an asset parameter, so leases and permissions can apply"
+                )
         return self
 
     def step(self, step_id: str) -> StepSpec:

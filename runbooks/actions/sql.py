@@ -94,7 +94,10 @@ class SqlAction(Action):
         payload["params"] = values
         step_key = key(payload) if key else None
         lines = [f"sql on connection {self.connection!r}:"]
-        lines += [f"  {s.strip()}" for s in self.all_statements()]
+        for statement in self.all_statements():
+            body = [line.strip() for line in statement.strip().splitlines() if line.strip()]
+            body[-1] += ";"
+            lines += [f"  {line}" for line in body]
         if values:
             lines.append("  bound values:")
             lines += [f"    :{name} = {value!r}" for name, value in values.items()]

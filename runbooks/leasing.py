@@ -1,0 +1,190 @@
+"""Holding the leases of a run: acquire all before the first effect, renew, release at the end.
+
+A run leases every asset its steps change before it changes any, all or nothing, so two runs of
+the same recovery can never interleave. A background thread renews the leases (heartbeat) at a
+third of their TTL; if one is lost (expired and taken, or forced), `lost` is set and the engine
+stops before its next effect. The lease's `host` is `<hostname> pid <pid>`, which lets a resume on
+the same machine tell a crashed run (pid gone: safe to continue) from a live one (refused).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from incidents.errors import LeaseHeld, LeaseLost, StoreError
+from incidents.leases import Lease
+from incidents.store import Store
+from runbooks.errors import RunbookError
+
+DEFAULT_TTL_SECONDS = 300.0
+
+#: (kind, message, data) for the timeline: the keeper reports, the engine records.
+Reporter = Callable[[str, str, dict[str, object]], None]
+
+
+class LeaseRefused(RunbookError):
+    """Another run holds a live lease on an asset this run must change."""
+
+    def __init__(self, lease: Lease) -> None:
+        self.lease = lease
+        incident = f" for {lease.incident_id}" if lease.incident_id else ""
+        super().__init__(
+            f"{lease.asset} is leased by {lease.holder} (run {lease.run_id}{incident}) from "
+            f"{lease.host} since {lease.acquired_at:%Y-%m-%d %H:%M:%S} UTC; wait for it, or "
+            "take it over with --force --reason TEXT"
+        )
+
+
+class RunStillActive(RunbookError):
+    """A resume was asked for a run whose process is still alive on this machine."""
+
+
+def this_host() -> str:
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+def process_alive(host: str) -> bool | None:
+    """Whether the process named by a lease's host string is alive; None when it is on another
+    machine (or the string is not ours) and so cannot be known."""
+    name, sep, pid_text = host.rpartition(" pid ")
+    if not sep or name != socket.gethostname() or not pid_text.isdigit():
+        return None
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class LeaseKeeper:
+    store: Store
+    run_id: str
+    holder: str
+    incident_id: str | None
+    report: Reporter
+    ttl: float = DEFAULT_TTL_SECONDS
+
+    def __post_init__(self) -> None:
+        self.host = this_host()
+        self.held: list[str] = []
+        self.lost = threading.Event()
+        self.lost_reason = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire_all(
+        self, assets: Sequence[str], *, force_reason: str | None = None, resuming: bool = False
+    ) -> None:
+        """Lease every asset or none: on a refusal the ones taken so far are released."""
+        for asset in sorted(set(assets)):
+            try:
+                lease = self._acquire(asset, force_reason, resuming)
+            except BaseException:
+                self.release_all()
+                raise
+            self.held.append(asset)
+            self.report(
+                "lease",
+                f"leased {asset} for {self.run_id} until {lease.expires_at:%H:%M:%S} UTC",
+                {"asset": asset, "run": self.run_id, "host": self.host, "ttl": self.ttl},
+            )
+        if self.held and self._thread is None:
+            self._thread = threading.Thread(
+                target=self._heartbeat, name=f"lease-heartbeat-{self.run_id}", daemon=True
+            )
+            self._thread.start()
+
+    def _acquire(self, asset: str, force_reason: str | None, resuming: bool) -> Lease:
+        current = self.store.get_lease(asset)
+        if resuming and current is not None and current.run_id == self.run_id:
+            alive = process_alive(current.host)
+            live_elsewhere = alive is None and not current.is_expired(self.store.clock())
+            if alive or (live_elsewhere and not force_reason):
+                raise RunStillActive(
+                    f"{self.run_id} may still be running on {current.host} (it holds the lease "
+                    f"on {asset} until {current.expires_at:%H:%M:%S} UTC); resume it once that "
+                    "process has stopped, or take over with --force --reason TEXT"
+                )
+        try:
+            return self.store.acquire_lease(
+                asset, self.holder, self.incident_id, self.run_id, self.ttl, self.host
+            )
+        except LeaseHeld as exc:
+            if not force_reason:
+                self.report(
+                    "lease",
+                    f"refused {asset} to {self.run_id}: held by {exc.lease.holder} "
+                    f"(run {exc.lease.run_id})",
+                    {"asset": asset, "run": self.run_id, "refused": True, **_describe(exc.lease)},
+                )
+                raise LeaseRefused(exc.lease) from exc
+        lease, previous = self.store.force_lease(
+            asset, self.holder, self.incident_id, self.run_id, self.ttl, self.host
+        )
+        held_by = (
+            f"{previous.holder} (run {previous.run_id}, since {previous.acquired_at:%Y-%m-%d %H:%M} UTC)"
+            if previous
+            else "nobody"
+        )
+        self.report(
+            "override",
+            f"{self.holder} took over the lease on {asset} from {held_by}: {force_reason}",
+            {
+                "asset": asset,
+                "run": self.run_id,
+                "reason": force_reason,
+                "previous": _describe(previous) if previous else None,
+            },
+        )
+        return lease
+
+    def _heartbeat(self) -> None:
+        interval = max(self.ttl / 3.0, 0.05)
+        while not self._stop.wait(interval):
+            for asset in list(self.held):
+                try:
+                    self.store.heartbeat_lease(asset, self.run_id, self.ttl)
+                except LeaseLost as exc:
+                    self.lost_reason = str(exc)
+                    self.lost.set()
+                    return
+                except StoreError:
+                    continue  # a busy database: try again at the next beat
+
+    def release_all(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        for asset in self.held:
+            try:
+                released = self.store.release_lease(asset, self.run_id)
+            except StoreError:
+                continue
+            if released:
+                self.report(
+                    "lease",
+                    f"released {asset} ({self.run_id})",
+                    {"asset": asset, "run": self.run_id},
+                )
+        self.held = []
+
+
+def _describe(lease: Lease) -> dict[str, object]:
+    return {
+        "holder": lease.holder,
+        "incident": lease.incident_id,
+        "run_id": lease.run_id,
+        "host": lease.host,
+        "since": lease.acquired_at.isoformat(),
+        "expires": lease.expires_at.isoformat(),
+    }

@@ -1,0 +1,66 @@
+"""How the engine asks the operator: one small protocol the CLI and the TUI implement.
+
+The engine never reads a terminal. It asks through a `Prompter` (a typed question, an answer),
+so the CLI can prompt on stdin, the TUI can open a modal from its worker thread, and a script
+can answer from flags with `ScriptPrompter`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from runbooks.engine import StepState
+
+Settlement = Literal["done", "redo", "stop"]
+
+
+class Prompter(Protocol):
+    def confirm_step(self, step: StepState, text: str) -> bool:
+        """Run this (non-destructive) step, shown as `text`?"""
+
+    def confirm_destructive(self, step: StepState, assets: Sequence[str], text: str) -> bool:
+        """Run this destructive step on these assets? (The TUI asks to type the asset name.)"""
+
+    def confirm_manual(self, step: StepState, instruction: str) -> bool:
+        """Has the operator done this by hand?"""
+
+    def settle_in_doubt(self, step: StepState, text: str) -> Settlement:
+        """A step started before an interruption has no check: did its effect happen?"""
+
+    def say(self, text: str) -> None:
+        """Show a message (a printed notification)."""
+
+
+@dataclass
+class ScriptPrompter:
+    """Answers from flags, never interactively: `--yes`, `--yes-destructive`, `--in-doubt`.
+
+    `yes` never confirms a destructive step: that takes `yes_destructive`, so a script that
+    passes `--yes` out of habit cannot delete data by accident.
+    """
+
+    yes: bool = False
+    yes_destructive: bool = False
+    in_doubt: Settlement | None = None
+    lines: list[str] | None = None
+
+    def confirm_step(self, step: StepState, text: str) -> bool:
+        return self.yes
+
+    def confirm_destructive(self, step: StepState, assets: Sequence[str], text: str) -> bool:
+        return self.yes_destructive
+
+    def confirm_manual(self, step: StepState, instruction: str) -> bool:
+        return self.yes
+
+    def settle_in_doubt(self, step: StepState, text: str) -> Settlement:
+        return self.in_doubt or "stop"
+
+    def say(self, text: str) -> None:
+        if self.lines is not None:
+            self.lines.append(text)
+        else:
+            print(text)
