@@ -28,7 +28,7 @@ incident_app = typer.Typer(
     no_args_is_help=True,
 )
 
-IdArg = Annotated[str, typer.Argument(help="Incident id, e.g. INC-7 (or just 7).")]
+IdArg = Annotated[str, typer.Argument(metavar="ID", help="Incident id, e.g. INC-7 (or just 7).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
@@ -63,7 +63,7 @@ def _print_json(value: Any) -> None:
 @incident_app.command("open")
 def open_incident(
     ctx: typer.Context,
-    title: Annotated[str, typer.Argument(help="What is wrong, in a few words.")],
+    title: Annotated[str, typer.Argument(metavar="TITLE", help="What is wrong, in a few words.")],
     asset: Annotated[
         str, typer.Option("--asset", "-a", help="The affected asset: a catalog ref or name.")
     ],
@@ -140,7 +140,9 @@ def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> No
 def note(
     ctx: typer.Context,
     incident_id: IdArg,
-    text: Annotated[str, typer.Argument(help="The note, as it should read on the timeline.")],
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="The note, as it should read on the timeline.")
+    ],
 ) -> None:
     """Add a note to the incident's timeline."""
     obj = _app(ctx)
