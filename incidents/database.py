@@ -11,6 +11,7 @@ PostgreSQL: plain READ COMMITTED; writers serialise on the rows they lock (`SELE
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,6 +181,12 @@ def unavailable(exc: sa_exc.DBAPIError, url: URL, busy_timeout: float) -> StoreU
                 f"the store {where} is read-only ({message}); nothing was changed"
             )
         if "unable to open" in lowered:
+            path = sqlite_path(url)
+            if path is not None and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
+                return StoreUnavailable(
+                    f"the store {where} is in a read-only directory: SQLite needs to write its "
+                    "-wal and -shm files beside it; nothing was changed"
+                )
             return StoreUnavailable(f"cannot open the store {where}: {message}")
         return StoreUnavailable(f"the store {where} failed: {message}; nothing was changed")
     if "read-only" in lowered:

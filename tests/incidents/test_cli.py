@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -289,3 +292,53 @@ def test_the_real_command_line_works_on_both_backends(tmp_path: Path, database_u
     )
     missing = oncall("incident", "show", "INC-2")
     assert (missing.returncode, missing.stderr) == (2, "oncall: no incident INC-2\n")
+
+
+def _can_mount_read_only() -> bool:
+    """Root with mount namespaces (CI's container): a real read-only filesystem is possible."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount_read_only(), reason="needs root and mount namespaces")
+def test_a_workspace_on_a_read_only_filesystem_is_exit_2_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    root = make_workspace(tmp_path / "ws")
+    env = {"ONCALL_USER": "alice", "PATH": "/usr/bin:/bin"}
+    opened = subprocess.run(
+        oncall_argv("-w", str(root), "incident", "open", "t", "--asset", "training-db"),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert opened.returncode == 0, opened.stderr
+    fresh = make_workspace(tmp_path / "fresh")
+    results = {}
+    for name, args in {
+        "note": ["-w", str(root), "incident", "note", "INC-1", "hello"],
+        "first use": ["-w", str(fresh), "incident", "list"],
+    }.items():
+        argv = " ".join(shlex.quote(a) for a in oncall_argv(*args))
+        script = (
+            f"mount --bind {tmp_path} {tmp_path} && "
+            f"mount -o remount,bind,ro {tmp_path} && exec {argv}"
+        )
+        results[name] = subprocess.run(
+            ["unshare", "-m", "sh", "-c", script],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+    assert results["note"].returncode == 2
+    assert results["note"].stderr.startswith("oncall: the store ")
+    assert "is in a read-only directory" in results["note"].stderr
+    assert results["first use"].returncode == 2
+    assert "cannot create the store's directory" in results["first use"].stderr
+    assert not (fresh / ".oncall").exists()
+    with sqlite3.connect(root / ".oncall" / "state.db") as db:
+        assert db.execute("SELECT count(*) FROM events").fetchone() == (1,)
