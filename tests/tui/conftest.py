@@ -6,14 +6,12 @@ and timeline times are the same on every run, which the snapshot tests rely on.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_WORKSPACE
 from tui.app import OncallApp
 from tui.context import AppContext
 
@@ -41,12 +39,10 @@ def clock() -> SteppingClock:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    """A copy of the bundled demo workspace, without any state from earlier runs."""
-    target = tmp_path / "demo"
-    shutil.copytree(
-        DEMO_WORKSPACE, target, ignore=shutil.ignore_patterns("__pycache__", ".oncall", "data")
-    )
-    return target
+    """A fresh demo workspace (`oncall demo init`): catalog, vetted runbooks, seeded databases."""
+    from demo import init_workspace
+
+    return init_workspace(tmp_path / "demo", now=FROZEN_NOW)
 
 
 @pytest.fixture
@@ -74,6 +70,14 @@ def open_store(workspace: Path, clock: SteppingClock):  # type: ignore[no-untype
     yield opener
     for store in stores:
         store.close()
+
+
+@pytest.fixture
+def broken(workspace: Path, open_store):  # type: ignore[no-untyped-def]
+    """`oncall demo break`: the weekend's four partial loads, and INC-1 open with its alert."""
+    from demo import break_workspace
+
+    return break_workspace(workspace, open_store(), now=FROZEN_NOW)
 
 
 async def settle(pilot, app: OncallApp) -> None:  # type: ignore[no-untyped-def]

@@ -43,7 +43,7 @@ class ChoiceScreen(OncallModal[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 for index, (answer, label, key) in enumerate(self.choices):
                     yield Button(
-                        f"{label} [{key}]",
+                        Content(f"{label} ({key})"),
                         variant="primary" if index == 0 else "default",
                         compact=True,
                         id=f"choice-{answer}",

@@ -43,7 +43,7 @@ class ConfirmDestructive(OncallModal[bool]):
                 ),
                 classes="dialog-text",
             )
-            yield Input(placeholder=self.asset_name, compact=True, id="confirm-name")
+            yield Input(placeholder="the asset's name", compact=True, id="confirm-name")
             yield Static("", id="form-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Run it ⏎", variant="error", compact=True, id="confirm")

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Footer, Log, Static
+from textual.widgets import Button, Footer, RichLog, Static
 
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
@@ -46,7 +46,7 @@ class RunbookRunScreen(OncallScreen[None]):
 
     BINDINGS = [
         Binding("ctrl+s", "start", "Start"),
-        Binding("t", "toggle_dry_run", "Dry run", tooltip="Toggle dry run (checks only)"),
+        Binding("ctrl+t", "toggle_dry_run", "Dry run", tooltip="Toggle dry run (checks only)"),
         Binding("x", "run_step", "Run step", tooltip="Run the current step"),
         Binding("s", "skip_step", "Skip", tooltip="Skip the current step (asks why)"),
         Binding("d", "mark_done", "Mark done", tooltip="Record the step done by hand (asks why)"),
@@ -136,20 +136,20 @@ class RunbookRunScreen(OncallScreen[None]):
             yield Static("", id="runbook-description")
             with Horizontal(classes="dialog-buttons", id="form-buttons"):
                 yield Button("Start ^s", variant="primary", compact=True, id="start")
-                yield Button("Dry run: off [t]", compact=True, id="dry-toggle")
+                yield Button(Content("Dry run: off ^t"), compact=True, id="dry-toggle")
         with Horizontal(id="run-area"):
             yield StepList(id="steps")
             with Vertical(id="step-side"):
                 with VerticalScroll(id="detail-scroll"):
                     yield StepDetail("", id="step-detail")
                 yield Static("", id="run-status")
-                yield Log(id="run-log", highlight=False, auto_scroll=True)
+                yield RichLog(id="run-log", wrap=True, markup=False, highlight=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#run-area").display = False
         self.query_one("#form-area").display = self.resume_id is None
-        self.query_one("#run-log", Log).border_title = "Output"
+        self.query_one("#run-log", RichLog).border_title = "Output"
         self.set_interval(0.5, self._tick)
         self.load()
 
@@ -182,9 +182,8 @@ class RunbookRunScreen(OncallScreen[None]):
 
     def _refresh_heading(self) -> None:
         self.query_one("#run-heading", Static).update(self._heading())
-        self.query_one(
-            "#dry-toggle", Button
-        ).label = f"Dry run: {'on' if self.dry_run else 'off'} [t]"
+        toggle = self.query_one("#dry-toggle", Button)
+        toggle.label = Content(f"Dry run: {'on' if self.dry_run else 'off'} ^t")
         self.refresh_bindings()
 
     # --- loading ------------------------------------------------------------------------------
@@ -372,6 +371,7 @@ class RunbookRunScreen(OncallScreen[None]):
         current = current_step(states)
         if current is None:
             self.query_one("#run-status", Static).update(self._summary(states))
+            self.query_one(StepDetail).show_text(self._closing_words(states))
             return
         if current.id in self.rendered:
             self.query_one(StepDetail).show(self.rendered[current.id], current)
@@ -391,11 +391,25 @@ class RunbookRunScreen(OncallScreen[None]):
     def _next_hint(self, current: Any) -> Content:
         if self.session is not None and self.session.dry_run:
             return Content.from_markup(
-                "[dim]Dry run finished · t: back to the form for a live run[/]"
+                "[dim]Dry run finished · ctrl+t: back to the form for a live run[/]"
             )
         what = "type the asset name to confirm" if current.destructive else "press x to run it"
         return Content.from_markup(
             "Next: [b]$id[/b] · $what · s skip · d mark done", id=current.id, what=what
+        )
+
+    def _closing_words(self, states: list[Any]) -> Content:
+        if self.session is not None and self.session.dry_run:
+            return Content.from_markup(
+                "[b]Dry run finished.[/b] Nothing was changed and nothing was recorded.\n"
+                "ctrl+t goes back to the form for a live run; escape returns to the incident."
+            )
+        effects = sum(s.effect_count for s in states)
+        return Content.from_markup(
+            "[b]Every step is done or skipped[/b] ($n effects by oncall).\n"
+            "The timeline has each step. Escape returns to the incident: mark it mitigated "
+            "(m) when the harm has stopped, and draft the postmortem (P).",
+            n=str(effects),
         )
 
     def _summary(self, states: list[Any]) -> Content:
@@ -460,7 +474,7 @@ class RunbookRunScreen(OncallScreen[None]):
                 return False
             return True if self.runbook is not None and not self.busy else None
         if action in ("run_step", "skip_step", "mark_done"):
-            if self.session is None:
+            if self.session is None or self.report is not None or self.session.dry_run:
                 return False
             ok = live and not self.busy and self.report is None and self._current() is not None
             return True if ok else None
@@ -625,7 +639,7 @@ class RunbookRunScreen(OncallScreen[None]):
 
     @on(Reported)
     def _reported(self, message: Reported) -> None:
-        self.query_one("#run-log", Log).write_line(message.line)
+        self.query_one("#run-log", RichLog).write(message.line)
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:
@@ -636,7 +650,9 @@ class RunbookRunScreen(OncallScreen[None]):
         if message.report.status == "done":
             notice.show_info(f"✔ {message.report.run_id} done: every step is done or skipped.")
         elif message.report.status == "dry_run":
-            notice.show_info("◇ Dry run finished: nothing was changed. Press t for a live run.")
+            notice.show_info(
+                "◇ Dry run finished: nothing was changed. Press ctrl+t for a live run."
+            )
         else:
             notice.show_problem(
                 Problem(

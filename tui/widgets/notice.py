@@ -32,7 +32,7 @@ class Notice(Static):
 
     def show_info(self, text: str) -> None:
         self.set_classes("-info")
-        self.update(Content.from_markup("• $text", text=text))
+        self.update(Content(text))
 
     def clear(self) -> None:
         self.set_classes("-empty")

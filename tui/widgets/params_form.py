@@ -93,8 +93,10 @@ class ParamsForm(Vertical):
                 if param.required:
                     errors[name] = "required"
                 continue
+            # As the engine does: only the runbook's own asset must be one it applies to.
+            applies_to = self.spec.applies_to if name == self.spec.asset_param() else None
             try:
-                coerce(name, param, raw[name], self.catalog, self.spec.applies_to, self.spec.id)
+                coerce(name, param, raw[name], self.catalog, applies_to, self.spec.id)
             except RunbookError as exc:
                 errors[name] = str(exc).removeprefix(f"--param {name}={raw[name]}: ")
         for name in self.spec.params:

@@ -57,12 +57,13 @@ class StepList(OptionList):
         for number, state in enumerate(states, start=1):
             badge = step_badge(state, running == state.id)
             marker = "▸" if current is not None and state.id == current.id else " "
-            destructive = " [$error]⚠ destructive[/]" if state.destructive else ""
-            prompt = Content.assemble(
-                Content(f"{marker}{number:>2}. "),
+            parts = [
+                Content.from_markup(f"{marker}{number:>2}. [b]$id[/b]\n     ", id=state.id),
                 badge.content(),
-                Content.from_markup(f"\n     [b]$id[/b]{destructive}", id=state.id),
-            )
+            ]
+            if state.destructive:
+                parts.append(Content.from_markup("\n     [$error]⚠ destructive[/]"))
+            prompt = Content.assemble(*parts)
             self.add_option(Option(prompt, id=state.id))
         if current is not None:
             self.highlighted = [s.id for s in states].index(current.id)
