@@ -390,6 +390,7 @@ class RunSession:
         step = self.runbook.spec.step(step_id)
         state = self.states[step_id]
         self._visited.add(step_id)
+        self._stopped = None  # an earlier stop halts `run_all`, not an operator who goes on
         if self.dry_run:
             return StepOutcome(self._dry_step(step, state))
         self._require_live_run()
@@ -419,6 +420,7 @@ class RunSession:
         """The operator skips a step: nothing is done and nothing is recorded as done."""
         state = self.states[step_id]
         self._visited.add(step_id)
+        self._stopped = None
         state.status, state.message = "skipped", f"skipped by the operator: {reason}"
         self.record(
             "step_skipped",
@@ -433,6 +435,7 @@ class RunSession:
         step = self.runbook.spec.step(step_id)
         state = self.states[step_id]
         self._visited.add(step_id)
+        self._stopped = None
         self._require_live_run()
         rendered = self._render_action(step)
         assert rendered.key is not None and self.run_id is not None
@@ -598,8 +601,9 @@ class RunSession:
         self, step: StepSpec, state: StepState, rendered: RenderedAction, confirmed: bool
     ) -> StepOutcome | None:
         """Lease still held, permission, confirmation. None: go ahead."""
-        if self.keeper is not None and self.keeper.lost.is_set():
-            return self._stop(state, f"lease lost: {self.keeper.lost_reason}")
+        lost = self._lease_lost(step)
+        if lost:
+            return self._stop(state, lost)
         if step.destructive:
             assets = self.step_assets(step)
             permission = destructive_permission(
@@ -628,6 +632,20 @@ class RunSession:
             state, rendered.text
         ):
             return self._stop(state, "step declined", kind="decision")
+        return None
+
+    def _lease_lost(self, step: StepSpec) -> str | None:
+        """Why this run may no longer change the step's assets, or None. Read from the store
+        before every effect, not only from the heartbeat: a takeover shows at once."""
+        if self.keeper is None:
+            return None
+        if self.keeper.lost.is_set():
+            return f"lease lost: {self.keeper.lost_reason}"
+        for asset in self.step_assets(step):
+            lease = self.store.get_lease(asset)
+            if lease is None or lease.run_id != self.run_id:
+                holder = f"{lease.holder} ({lease.run_id})" if lease else "nobody"
+                return f"lease lost: {asset} is now held by {holder}"
         return None
 
     def _stop(self, state: StepState, why: str, kind: str = "decision") -> StepOutcome:

@@ -1,0 +1,300 @@
+"""`oncall runbook ...` as a user types it: real subprocesses on a copy of the broken demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from demo.databases import DATABASES
+from incidents.store import Store
+from runbooks.failpoints import ENV_FAILPOINT
+from tests.conftest import oncall_argv
+
+TRAINING_PARAMS = [
+    "--param",
+    "asset=training-db",
+    "--param",
+    "since=2024-06-08T02:00:00+00:00",
+    "--param",
+    "day=2024-06-07",
+]
+
+
+@pytest.fixture
+def workspace(broken_demo_template: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(broken_demo_template, root)
+    return root
+
+
+def oncall(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        oncall_argv("-w", str(root), *args),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+
+
+def as_json(done: subprocess.CompletedProcess[str]) -> Any:
+    assert done.stdout.strip(), done.stderr
+    return json.loads(done.stdout)
+
+
+def test_list_and_show_report_the_vetted_demo_runbooks(workspace: Path) -> None:
+    listed = as_json(oncall(workspace, "runbook", "list", "--json"))
+    assert [(r["id"], r["state"], r["version"]) for r in listed] == [
+        ("feed-backout", "vetted", 1),
+        ("model-rollback", "vetted", 1),
+        ("training-store-partial-load", "vetted", 1),
+    ]
+    assert set(listed[0]) == {
+        "id",
+        "title",
+        "version",
+        "state",
+        "file",
+        "applies_to",
+        "reviewer",
+        "vetted_at",
+        "error",
+    }
+    for_model = as_json(
+        oncall(workspace, "runbook", "list", "--asset", "demand-forecast", "--json")
+    )
+    assert [r["id"] for r in for_model] == ["model-rollback"]
+    shown = as_json(oncall(workspace, "runbook", "show", "training-store-partial-load", "--json"))
+    assert [s["id"] for s in shown["steps"]] == [
+        "pause-etl",
+        "snapshot-partial",
+        "delete-partial",
+        "reload",
+        "resume-etl",
+    ]
+    assert shown["params"]["since"] == {
+        "type": "datetime",
+        "required": True,
+        "help": "when the first bad load started",
+    }
+
+
+def test_run_json_gives_the_run_its_status_and_each_step(workspace: Path) -> None:
+    done = oncall(
+        workspace,
+        "--as",
+        "ana.lima",
+        "runbook",
+        "run",
+        "training-store-partial-load",
+        "--incident",
+        "INC-1",
+        *TRAINING_PARAMS,
+        "--yes",
+        "--yes-destructive",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["run"], report["status"], report["incident"]) == ("RUN-1", "done", "INC-1")
+    assert [(s["id"], s["status"], s["effect_count"]) for s in report["steps"]] == [
+        ("pause-etl", "done", 1),
+        ("snapshot-partial", "done", 1),
+        ("delete-partial", "done", 1),
+        ("reload", "done", 1),
+        ("resume-etl", "done", 1),
+    ]
+    runs = as_json(oncall(workspace, "runbook", "runs", "--json"))
+    assert [(r["id"], r["status"], r["ledger"]) for r in runs] == [("RUN-1", "done", {"done": 5})]
+
+
+def test_a_run_killed_by_the_failpoint_is_resumed_from_the_command_line(workspace: Path) -> None:
+    killed = oncall(
+        workspace,
+        "--as",
+        "ana.lima",
+        "runbook",
+        "run",
+        "training-store-partial-load",
+        "--incident",
+        "INC-1",
+        *TRAINING_PARAMS,
+        "--yes",
+        "--yes-destructive",
+        env={ENV_FAILPOINT: "delete-partial:after"},
+    )
+    assert killed.returncode == -signal.SIGKILL
+    (run,) = as_json(oncall(workspace, "runbook", "runs", "--json"))
+    assert (run["status"], run["stale"], run["ledger"]) == (
+        "running",
+        True,
+        {"done": 2, "started": 1},
+    )
+    resumed = oncall(
+        workspace,
+        "--as",
+        "ben.okafor",
+        "runbook",
+        "resume",
+        "RUN-1",
+        "--yes",
+        "--yes-destructive",
+        "--json",
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["status"] == "done" and report["operator"] == "user:default/ben.okafor"
+    assert [(s["id"], s["status"], s["effect_count"]) for s in report["steps"]] == [
+        ("pause-etl", "done", 1),
+        ("snapshot-partial", "done", 1),
+        ("delete-partial", "done", 0),
+        ("reload", "done", 1),
+        ("resume-etl", "done", 1),
+    ]
+    verified = as_json(oncall(workspace, "incident", "verify", "INC-1", "--json"))
+    assert verified["ok"] is True
+
+
+def test_a_dry_run_from_the_command_line_changes_no_byte(workspace: Path) -> None:
+    before = {name: (workspace / "data" / name).read_bytes() for name in DATABASES}
+    done = oncall(
+        workspace,
+        "--as",
+        "ana.lima",
+        "runbook",
+        "run",
+        "training-store-partial-load",
+        "--incident",
+        "INC-1",
+        *TRAINING_PARAMS,
+        "--dry-run",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "DELETE FROM samples WHERE load_id IN" in done.stdout
+    assert ":since = '2024-06-08T02:00:00+00:00'" in done.stdout
+    assert "dry run: nothing was changed or recorded" in done.stdout
+    assert {name: (workspace / "data" / name).read_bytes() for name in DATABASES} == before
+
+
+def test_yes_without_yes_destructive_stops_before_the_destructive_step(workspace: Path) -> None:
+    done = oncall(
+        workspace,
+        "--as",
+        "ana.lima",
+        "runbook",
+        "run",
+        "training-store-partial-load",
+        "--incident",
+        "INC-1",
+        *TRAINING_PARAMS,
+        "--yes",
+        "--json",
+    )
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["status"] == "interrupted"
+    assert {s["id"]: s["status"] for s in report["steps"]}["delete-partial"] == "pending"
+    assert "--yes-destructive" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [
+                "run",
+                "model-rollback",
+                "--incident",
+                "INC-1",
+                "--param",
+                "asset=demand-forecast",
+                "--param",
+                "colour=red",
+            ],
+            "oncall: runbook 'model-rollback' has no parameter 'colour'",
+        ),
+        (
+            [
+                "run",
+                "model-rollback",
+                "--incident",
+                "INC-1",
+                "--force",
+                "--param",
+                "asset=demand-forecast",
+            ],
+            "oncall: --force needs --reason TEXT",
+        ),
+        (["run", "no-such-runbook", "--incident", "INC-1"], "oncall: no runbook 'no-such-runbook'"),
+        (
+            [
+                "run",
+                "model-rollback",
+                "--incident",
+                "INC-9",
+                "--param",
+                "asset=demand-forecast",
+                "--param",
+                "since=2024-06-08",
+            ],
+            "oncall: no incident INC-9",
+        ),
+        (["resume", "RUN-7"], "oncall: no run RUN-7"),
+    ],
+)
+def test_mistakes_exit_2_with_one_line_and_change_nothing(
+    workspace: Path, args: list[str], message: str
+) -> None:
+    done = oncall(workspace, "--as", "erin.walsh", "runbook", *args)
+    assert done.returncode == 2
+    assert done.stderr.startswith(message), done.stderr
+    assert "Traceback" not in done.stderr
+    store = Store.open(f"sqlite:///{workspace / '.oncall' / 'state.db'}")
+    try:
+        assert store.list_runs() == []
+    finally:
+        store.close()
+
+
+def test_an_edited_runbook_is_listed_changed_refused_and_vetted_again(workspace: Path) -> None:
+    path = workspace / "runbooks" / "feed-backout.yaml"
+    path.write_text(path.read_text().replace("Run it once per feed", "Run it once for each feed"))
+    listed = as_json(oncall(workspace, "runbook", "list", "--json"))
+    assert {r["id"]: r["state"] for r in listed}["feed-backout"] == "changed"
+    refused = oncall(
+        workspace,
+        "--as",
+        "ines.duarte",
+        "runbook",
+        "run",
+        "feed-backout",
+        "--incident",
+        "INC-1",
+        "--param",
+        "asset=pricing-feed",
+        "--param",
+        "since=2024-06-08T02:00Z",
+        "--yes",
+    )
+    assert refused.returncode == 2 and "is not vetted" in refused.stderr
+    vetted = as_json(
+        oncall(workspace, "runbook", "vet", str(path), "--reviewer", "lena.fischer", "--json")
+    )
+    assert (vetted["id"], vetted["reviewer"], vetted["version"]) == (
+        "feed-backout",
+        "user:default/lena.fischer",
+        1,
+    )
+    listed = as_json(oncall(workspace, "runbook", "list", "--json"))
+    assert {r["id"]: r["state"] for r in listed}["feed-backout"] == "vetted"

@@ -1,0 +1,127 @@
+"""SIGKILL at every step boundary of the demo recovery, then resume: every effect exactly once.
+
+Each case forks a child that runs a recovery runbook with `ONCALL_FAILPOINT=<step>:<boundary>`,
+so the child kills itself with SIGKILL either after the intent is recorded and before the effect
+(`before`) or after the effect and before `done` (`after`). The parent then resumes the run and
+compares the demo databases' audit logs (one row per changed row, written by triggers) with an
+uninterrupted run of the same runbook: the same changes, each exactly once. Forking keeps each
+case cheap (no new interpreter); the command-line path is covered in test_cli.py.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from runbooks.failpoints import ENV_FAILPOINT
+from tests.runbooks.demo_case import OPERATORS, DemoCase
+
+FORK = multiprocessing.get_context("fork")
+
+STEPS = {
+    "training-store-partial-load": [
+        "pause-etl",
+        "snapshot-partial",
+        "delete-partial",
+        "reload",
+        "resume-etl",
+    ],
+    "model-rollback": ["point-champion", "quarantine-bad"],
+    "feed-backout": ["restore-active", "withdraw-window"],
+}
+CASES = [
+    pytest.param(runbook, step, boundary, id=f"{runbook}:{step}:{boundary}")
+    for runbook, steps in STEPS.items()
+    for step in steps
+    for boundary in ("before", "after")
+]
+
+
+def _run_until_killed(root: Path, runbook_id: str, failpoint: str) -> None:
+    os.environ[ENV_FAILPOINT] = failpoint
+    case = DemoCase(root)
+    case.start(runbook_id).run_all()
+    os._exit(3)  # the failpoint did not fire
+
+
+@pytest.fixture(scope="module")
+def reference_effects(
+    broken_demo_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Counter[tuple[str, str, str, str]]]:
+    """What each runbook changes when nothing goes wrong, counted in the databases."""
+    effects = {}
+    for runbook_id in STEPS:
+        root = tmp_path_factory.mktemp("reference") / "ws"
+        shutil.copytree(broken_demo_template, root)
+        case = DemoCase(root)
+        try:
+            assert case.start(runbook_id).run_all().status == "done"
+            effects[runbook_id] = _counted(case)
+        finally:
+            case.close()
+    return effects
+
+
+def _counted(case: DemoCase) -> Counter[tuple[str, str, str, str]]:
+    return Counter((db, *row) for db, rows in case.audit().items() for row in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("runbook_id", "step_id", "boundary"), CASES)
+def test_a_run_killed_at_a_step_boundary_resumes_with_every_effect_exactly_once(
+    broken_demo_template: Path,
+    tmp_path: Path,
+    reference_effects: dict[str, Counter[tuple[str, str, str, str]]],
+    runbook_id: str,
+    step_id: str,
+    boundary: str,
+) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(broken_demo_template, root)
+    child = FORK.Process(target=_run_until_killed, args=(root, runbook_id, f"{step_id}:{boundary}"))
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == -signal.SIGKILL
+
+    case = DemoCase(root)
+    try:
+        (run,) = case.store.list_runs()
+        assert run.status == "running"
+        in_doubt = [e.step_id for e in case.store.ledger_for_run(run.id) if e.status == "started"]
+        assert in_doubt == [step_id]
+
+        report = case.resume(run.id, operator=OPERATORS[runbook_id]).run_all()
+
+        assert report.status == "done"
+        assert _counted(case) == reference_effects[runbook_id]
+        assert all(e.status == "done" for e in case.store.ledger_for_run(run.id))
+        assert [s.id for s in report.steps] == STEPS[runbook_id]
+        settled = next(s for s in report.steps if s.id == step_id)
+        if boundary == "after":
+            assert (settled.status, settled.effect_count) == ("done", 0)
+            assert "its check shows it took effect" in settled.message
+        else:
+            assert (settled.status, settled.effect_count) == ("done", 1)
+
+        events = case.store.events("INC-1")
+        assert case.store.verify("INC-1").ok
+        finished = {
+            e.data.get("step")
+            for e in events
+            if e.kind in ("step_done", "step_skipped") and e.data.get("run") == run.id
+        }
+        assert finished == set(STEPS[runbook_id])
+        assert any(
+            e.kind == "decision"
+            and e.message.startswith(f"user:default/{OPERATORS[runbook_id]} resumed {run.id}")
+            for e in events
+        )
+        assert case.store.list_leases() == []
+    finally:
+        case.close()
