@@ -28,6 +28,7 @@ class OncallApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "oncall"
+    COMMANDS = App.COMMANDS | {lambda: _asset_provider()}
 
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", key_display="?"),
@@ -110,10 +111,8 @@ class OncallApp(App[None]):
             self.push_screen(HelpScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "owners":
-            from tui.screens.graph import GraphScreen
-
-            return not isinstance(self.screen, GraphScreen)
+        if action == "owners":  # by name: importing the screen here would slow the first paint
+            return type(self.screen).__name__ != "GraphScreen"
         return True
 
     def action_owners(self) -> None:
@@ -140,6 +139,13 @@ class OncallApp(App[None]):
 
     def on_unmount(self) -> None:
         self.backend.close()
+
+
+def _asset_provider() -> type:
+    """Imported when the palette opens, not at start-up."""
+    from tui.screens.graph import AssetSearchProvider
+
+    return AssetSearchProvider
 
 
 def _runner(node: object, action: str):  # type: ignore[no-untyped-def]

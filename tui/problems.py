@@ -29,7 +29,7 @@ _NEXT_STEPS: list[tuple[str, str]] = [
     (
         "LeaseHeld",
         "Another run is changing this asset. Wait for it to finish, talk to its holder, "
-        "or press f to take the lease over with a written reason.",
+        "or press ctrl+f to take the lease over with a written reason.",
     ),
     ("AssetNotFound", "Check the name, or search for it with g (owners and assets)."),
     ("AmbiguousAsset", "Use the full ref (kind:namespace/name) of the one you mean."),
@@ -44,6 +44,11 @@ _NEXT_STEPS: list[tuple[str, str]] = [
     ("StepFailed", "Read the step output below, fix the cause, then run the step again (x)."),
     ("CatalogError", "Run `oncall graph check` to list every catalog problem with its line."),
     ("GraphError", "Run `oncall graph check` to list every catalog problem with its line."),
+    (
+        "StoreUnavailable",
+        "Check that the database is up and that database_url in oncall.toml is right; "
+        "this screen retries on its own every few seconds.",
+    ),
     (
         "OperationalError",
         "The database cannot be reached. Check that it is up and that database_url in "

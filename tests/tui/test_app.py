@@ -37,3 +37,23 @@ async def test_question_mark_opens_help_listing_the_keys_and_escape_returns(
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, IncidentsScreen)
+
+
+async def test_an_unreachable_database_is_explained_in_place_and_retried(tmp_path: Path) -> None:
+    from tests.tui.conftest import settle
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "oncall.toml").write_text(
+        'name = "far"\ndatabase_url = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"\n',
+        encoding="utf-8",
+    )
+    app = OncallApp(AppContext(workspace_arg=root, as_user="user:default/x"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        notice = app.screen.query_one(Notice)
+        text = str(notice.render())
+        assert "✖ Error:" in text
+        assert "127.0.0.1" in text or "connect" in text.lower()
+        assert "retries on its own" in text
+        assert isinstance(app.screen, IncidentsScreen)

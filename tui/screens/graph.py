@@ -6,13 +6,17 @@ operator reads the owner without pressing anything but the letters of the name.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
@@ -39,6 +43,34 @@ class AssetDetails:
     upstream: ReachIndex
     runbooks: list[Any]
     runbooks_problem: Problem | None
+
+
+class AssetSearchProvider(Provider):
+    """The command palette searches the catalog too: pick an asset, land on its owners."""
+
+    async def search(self, query: str) -> Hits:
+        if len(query.strip()) < 2:
+            return
+        app = self.app
+        backend = getattr(app, "backend", None)
+        if backend is None:
+            return
+        try:
+            hits = await asyncio.to_thread(backend.find_assets, query, 8)
+        except Exception:  # the catalog failed to load: the owners screen says why
+            return
+        for rank, hit in enumerate(hits):
+            kind = f"{hit.kind}·{hit.type}" if hit.type else hit.kind
+            yield Hit(
+                1.0 - rank / 100,
+                Content.from_markup("Owners of [b]$name[/b]", name=hit.name),
+                partial(_show_owners, app, hit.ref),
+                help=f"{kind} · {hit.title or hit.ref}",
+            )
+
+
+def _show_owners(app: Any, ref: str) -> None:
+    app.push_screen(GraphScreen(ref))
 
 
 class GraphScreen(OncallScreen[None]):

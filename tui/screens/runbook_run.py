@@ -50,7 +50,9 @@ class RunbookRunScreen(OncallScreen[None]):
         Binding("x", "run_step", "Run step", tooltip="Run the current step"),
         Binding("s", "skip_step", "Skip", tooltip="Skip the current step (asks why)"),
         Binding("d", "mark_done", "Mark done", tooltip="Record the step done by hand (asks why)"),
-        Binding("f", "force_lease", "Force lease", tooltip="Take over a held lease (asks why)"),
+        Binding(
+            "ctrl+f", "force_lease", "Force lease", tooltip="Take over a held lease (asks why)"
+        ),
     ]
 
     # --- messages from workers ----------------------------------------------------------------
@@ -354,7 +356,7 @@ class RunbookRunScreen(OncallScreen[None]):
                 f"{short_ref(lease.asset)} is leased by {short_ref(lease.holder)} (run "
                 f"{lease.run_id}{', ' + lease.incident_id if lease.incident_id else ''}) from "
                 f"{lease.host} since {lease.acquired_at:%H:%M:%S} UTC.",
-                "Another run is changing it. Wait for it, talk to its holder, or press f to "
+                "Another run is changing it. Wait for it, talk to its holder, or press ctrl+f to "
                 "take the lease over with a written reason (it goes on the timeline).",
             )
         self.query_one(Notice).show_problem(problem)

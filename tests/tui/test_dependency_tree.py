@@ -1,0 +1,103 @@
+"""The blast-radius tree stays small however big the graph: a page of children at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import App, ComposeResult
+
+from tui.widgets.dependency_tree import PAGE, DependencyTree, Reached, ReachIndex
+
+
+@dataclass
+class Affected:
+    ref: str
+    type: str
+    hops: int
+    path: list[str]
+    owner: str | None
+
+
+ROOT = "resource:default/hub"
+
+
+def _fan_out(width: int, depth2: int) -> list[Affected]:
+    """`width` direct children of the hub, the first one with `depth2` children of its own."""
+    items = [
+        Affected(
+            f"component:default/c{i:04d}", "model", 1, [ROOT, f"component:default/c{i:04d}"], None
+        )
+        for i in range(width)
+    ]
+    first = items[0].ref
+    items += [
+        Affected(
+            f"component:default/g{j:04d}",
+            "feed",
+            2,
+            [ROOT, first, f"component:default/g{j:04d}"],
+            None,
+        )
+        for j in range(depth2)
+    ]
+    return items
+
+
+class TreeApp(App[None]):
+    def __init__(self, index: ReachIndex) -> None:
+        super().__init__()
+        self.index = index
+
+    def compose(self) -> ComposeResult:
+        yield DependencyTree("blast radius")
+
+    def on_mount(self) -> None:
+        self.query_one(DependencyTree).show_index(self.index, "hub feeds")
+
+
+def _count_nodes(tree: DependencyTree) -> int:
+    stack, count = [tree.root], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        stack.extend(node.children)
+    return count
+
+
+async def test_a_wide_blast_radius_shows_one_page_and_a_more_row() -> None:
+    index = ReachIndex.build(ROOT, _fan_out(PAGE * 2 + 50, 5))
+    assert len(index) == PAGE * 2 + 55
+    app = TreeApp(index)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tree = app.query_one(DependencyTree)
+        children = tree.root.children
+        assert len(children) == PAGE + 1
+        assert not isinstance(children[-1].data, Reached)
+        assert "250 more" not in str(children[-1].label)
+        assert f"{PAGE + 50} more" in str(children[-1].label)
+        # The whole tree holds one page plus the root and the 'more' row: nothing deeper yet.
+        assert _count_nodes(tree) == PAGE + 2
+        tree.select_node(children[-1])
+        await pilot.pause()
+        assert len(tree.root.children) == 2 * PAGE + 1
+        tree.select_node(tree.root.children[-1])
+        await pilot.pause()
+        assert len(tree.root.children) == 2 * PAGE + 50
+        assert all(isinstance(n.data, Reached) for n in tree.root.children)
+
+
+async def test_children_appear_on_expand_under_the_node_that_reaches_them_first() -> None:
+    index = ReachIndex.build(ROOT, _fan_out(3, 4))
+    app = TreeApp(index)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tree = app.query_one(DependencyTree)
+        first = tree.root.children[0]
+        assert first.allow_expand and not first.children
+        assert not tree.root.children[1].allow_expand
+        first.expand()
+        await pilot.pause()
+        assert [n.data.ref for n in first.children] == [
+            f"component:default/g{j:04d}" for j in range(4)
+        ]
+        assert all(n.data.hops == 2 for n in first.children)
+        assert "2 hops" in str(first.children[0].label)

@@ -1,0 +1,89 @@
+"""Owner lookup: type a name, read who owns it and who is on call now; palette search too."""
+
+from __future__ import annotations
+
+from textual.widgets import OptionList, Static
+
+from tests.tui.conftest import settle
+from tui.screens.graph import GraphScreen
+from tui.screens.incidents import IncidentsScreen
+from tui.screens.new_incident import NewIncidentScreen
+from tui.widgets.dependency_tree import DependencyTree
+from tui.widgets.ownership import OwnershipPanel
+from tui.widgets.runbook_list import RunbookList
+
+
+async def test_typing_a_model_name_shows_its_owner_on_call_and_escalation(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("g")
+        assert isinstance(app.screen, GraphScreen)
+        await pilot.press(*"demand-forecast")
+        await settle(pilot, app)
+        screen = app.screen
+        assert screen.current_ref == "component:default/demand-forecast"
+        text = str(screen.query_one(OwnershipPanel).render())
+        assert "Owner      team-ml" in text
+        assert "On call    ☎" in text
+        assert "Escalation" in text
+        assert "Members" in text
+
+
+async def test_trees_and_runbooks_follow_the_selected_asset(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("g", *"training-db")
+        await settle(pilot, app)
+        screen = app.screen
+        down = screen.query_one("#downstream-tree", DependencyTree)
+        up = screen.query_one("#upstream-tree", DependencyTree)
+        assert down.index is not None and "component:default/demand-forecast" in down.index.reached
+        assert up.index is not None and "component:default/nightly-etl" in up.index.reached
+        runbooks = screen.query_one(RunbookList)
+        ids = [runbooks.get_option_at_index(i).id for i in range(runbooks.option_count)]
+        assert ids == ["training-store-partial-load@resource:default/training-db"]
+        # Selecting a node says how the asset reaches it.
+        down.select_node(down.root.children[0])
+        await pilot.pause()
+        path = str(screen.query_one("#downstream-path", Static).render())
+        assert path.startswith("training-db → ")
+
+
+async def test_ctrl_o_opens_an_incident_on_the_asset_being_looked_at(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("g", *"pricing-feed")
+        await settle(pilot, app)
+        await pilot.press("ctrl+o")
+        await settle(pilot, app)
+        assert isinstance(app.screen, NewIncidentScreen)
+        assert app.screen.asset_ref == "component:default/pricing-feed"
+
+
+async def test_an_unknown_name_says_nothing_matches(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("g", *"zzqqxx")
+        await settle(pilot, app)
+        options = app.screen.query_one("#asset-matches", OptionList)
+        assert "No asset matches" in str(options.get_option_at_index(0).prompt)
+
+
+async def test_the_command_palette_finds_assets_and_opens_their_owners(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"tax-feed")
+        await pilot.pause(0.5)
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, GraphScreen)
+        assert app.screen.current_ref == "component:default/tax-feed"
+        await pilot.press("escape")
+        assert isinstance(app.screen, IncidentsScreen)

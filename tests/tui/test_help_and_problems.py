@@ -1,0 +1,61 @@
+"""Every key is documented, every action is in the palette, every error reads as advice."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from tests.tui.conftest import settle
+from tui.problems import explain
+from tui.screens.help import SCREENS, help_markdown
+
+
+def test_the_help_lists_every_described_key_of_every_screen() -> None:
+    from importlib import import_module
+
+    text = help_markdown()
+    for module_name, class_name, heading in SCREENS:
+        cls = getattr(import_module(module_name), class_name)
+        described = [
+            b for b in cls.__dict__.get("BINDINGS", []) if isinstance(b, Binding) and b.description
+        ]
+        if described:
+            assert f"### {heading}" in text
+        for binding in described:
+            assert (binding.tooltip or binding.description) in text, (class_name, binding.key)
+
+
+def test_every_screen_module_is_in_the_help() -> None:
+    from pathlib import Path
+
+    import tui.screens
+
+    listed = {module for module, _cls, _heading in SCREENS}
+    folder = Path(tui.screens.__file__).parent
+    for path in folder.glob("*.py"):
+        name = f"tui.screens.{path.stem}"
+        if path.stem in {"__init__", "base", "help", "run_prompter"}:
+            continue
+        assert name in listed, f"{name} has keys that the help does not list"
+
+
+def test_errors_become_a_message_and_a_next_step_never_a_traceback() -> None:
+    from incidents.errors import IncidentNotFound
+    from tui.workspace import WorkspaceError
+
+    problem = explain(IncidentNotFound("INC-9"))
+    assert problem.message == "no incident INC-9"
+    assert "pick an incident" in problem.next_step
+    assert "oncall.toml" in explain(WorkspaceError("bad")).next_step
+    unknown = explain(ZeroDivisionError("division by zero"))
+    assert unknown.message.startswith("Unexpected error (ZeroDivisionError)")
+    assert "bug" in unknown.next_step
+
+
+async def test_the_palette_offers_the_current_screens_keys_as_commands(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        names = [command.title for command in app.get_system_commands(app.screen)]
+        assert "New incident" in names
+        assert "Owners" in names
+        assert "Help" in names

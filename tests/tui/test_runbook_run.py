@@ -1,0 +1,151 @@
+"""The runbook run screen: validation, dry run, a held lease, the typed gate, and resuming."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Static
+
+from tests.tui.conftest import settle
+from tui.screens.confirm_destructive import ConfirmDestructive
+from tui.screens.incident import IncidentScreen
+from tui.screens.prompt import TextPromptScreen
+from tui.screens.runbook_run import RunbookRunScreen
+from tui.widgets.notice import Notice
+from tui.widgets.runbook_list import RunbookList
+from tui.widgets.step_detail import StepDetail
+
+TRAINING_DB = "resource:default/training-db"
+
+
+async def _open_run(app, pilot) -> RunbookRunScreen:  # type: ignore[no-untyped-def]
+    await settle(pilot, app)
+    app.open_runbook("INC-1", "training-store-partial-load", TRAINING_DB)
+    await settle(pilot, app)
+    screen = app.screen
+    assert isinstance(screen, RunbookRunScreen)
+    return screen
+
+
+async def test_a_bad_parameter_is_refused_under_its_field_and_nothing_starts(
+    make_app, broken, open_store
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_run(app, pilot)
+        day = screen.query_one("#param-day", Input)
+        day.value = "yesterday"
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert screen.session is None
+        error = str(screen.query_one("#error-day", Static).render())
+        assert error.startswith("✖ must match")
+        assert open_store().list_runs(incident_id="INC-1") == []
+
+
+async def test_a_dry_run_checks_every_step_and_changes_nothing(
+    make_app, broken, open_store
+) -> None:
+    events_before = len(open_store().events("INC-1"))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_run(app, pilot)
+        await pilot.press("ctrl+t", "ctrl+s")
+        await settle(pilot, app)
+        assert screen.report is not None and screen.report.status == "dry_run"
+        assert {s.status for s in screen.report.steps} <= {"would_run", "would_skip"}
+        assert "Dry run finished" in str(screen.query_one(StepDetail).render())
+    assert open_store().list_runs(incident_id="INC-1") == []
+    assert len(open_store().events("INC-1")) == events_before
+
+
+async def test_the_destructive_step_runs_only_after_the_asset_name_is_typed(
+    make_app, broken, open_store
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_run(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        await pilot.press("x")
+        await settle(pilot, app)
+        await pilot.press("x")
+        await settle(pilot, app)
+        await pilot.press("x")
+        await settle(pilot, app)
+        assert isinstance(app.screen, ConfirmDestructive)
+        await pilot.press(*"training", "enter")  # not the name: refused, the dialog stays
+        assert isinstance(app.screen, ConfirmDestructive)
+        await pilot.press("escape")  # cancelled: the step did not run
+        await settle(pilot, app)
+        states = {s.id: s.status for s in screen.session.plan()}
+        assert states["delete-partial"] == "pending"
+        await pilot.press("x")
+        await settle(pilot, app)
+        await pilot.press(*"training-db", "enter")
+        await settle(pilot, app)
+        states = {s.id: s.status for s in screen.session.plan()}
+        assert states["delete-partial"] == "done"
+    kinds = [(e.kind, e.message) for e in open_store().events("INC-1")]
+    assert any(k == "decision" and "confirmed the destructive step" in m for k, m in kinds)
+
+
+async def test_a_held_lease_names_its_holder_and_f_takes_it_over_with_a_reason(
+    make_app, broken, open_store
+) -> None:
+    store = open_store()
+    other = store.create_run(
+        "INC-1", "training-store-partial-load", 1, "0" * 64, {}, "user:default/ben.okafor", False
+    )
+    store.acquire_lease(
+        TRAINING_DB, "user:default/ben.okafor", "INC-1", other.id, 600, "laptop pid 1"
+    )
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_run(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert screen.session is None
+        notice = str(screen.query_one(Notice).render())
+        assert "leased by ben.okafor" in notice
+        assert "laptop pid 1" in notice
+        assert "press ctrl+f" in notice
+        await pilot.press("ctrl+f")
+        assert isinstance(app.screen, TextPromptScreen)
+        await pilot.press(*"ben is asleep", "enter")
+        await settle(pilot, app)
+        assert screen.session is not None
+    lease = open_store().get_lease(TRAINING_DB)
+    assert lease is not None and lease.run_id != other.id
+    overrides = [e for e in open_store().events("INC-1") if e.kind == "override"]
+    assert overrides and "ben is asleep" in overrides[-1].message
+
+
+async def test_leaving_mid_run_interrupts_it_and_the_incident_offers_to_resume(
+    make_app, broken, open_store
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        app.open_incident("INC-1")
+        await settle(pilot, app)
+        incident = app.screen
+        assert isinstance(incident, IncidentScreen)
+        await pilot.press("3", "r", "ctrl+s")
+        await settle(pilot, app)
+        await pilot.press("x")
+        await settle(pilot, app)
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert app.screen is incident
+        assert [r.status for r in open_store().list_runs(incident_id="INC-1")] == ["interrupted"]
+        first = incident.query_one(RunbookList).get_option_at_index(0)
+        assert first.id == "run:RUN-1"
+        assert "↻ resume" in str(first.prompt)
+        incident.query_one(RunbookList).highlighted = 0
+        await pilot.press("r")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RunbookRunScreen)
+        assert screen.session is not None and screen.session.run_id == "RUN-1"
+        states = {s.id: s.status for s in screen.session.plan()}
+        assert states["pause-etl"] == "done"
+        assert states["snapshot-partial"] == "pending"
