@@ -64,7 +64,7 @@ def record(store: Store, events: int) -> str:
     remaining = events - 5  # opened, alert, and three status changes at the end
     for n in range(remaining):
         if n % 10 == 0:
-            kind, data = "step_done", {"run_id": run.id, "step_id": f"step-{n % 50}"}
+            kind, data = "step_done", {"run": run.id, "step": f"step-{n % 50}"}
             message = f"step-{n % 50}: done"
         elif n % 10 == 1:
             kind, data, message = "page", {}, f"paged team-{n % 7}"

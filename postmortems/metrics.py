@@ -3,8 +3,8 @@
 The definitions, stated once so the numbers can be trusted and argued with:
 
 - **began**: when the problem started, as reported by whoever raised the alert: the earliest
-  `started_at` in the data of an `alert` event (e.g. the start of the failed load). Unknown
-  otherwise: the draft never guesses it.
+  `started_at` or `since` in the data of an `alert` event (e.g. the start of the first bad
+  load). Unknown otherwise: the draft never guesses it.
 - **detected**: the first moment anyone or anything knew: the earliest of the incident being
   opened, an `alert` event, and the `fired_at` an alert's data reports (the monitoring system
   may have fired before the alert reached the timeline, which never precedes the opening).
@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from postmortems.model import Metric, Span
 
-BEGAN_KEY = "started_at"
+BEGAN_KEYS = ("started_at", "since")
 FIRED_KEY = "fired_at"
 
 
@@ -100,9 +100,10 @@ def find_moments(
     detected_at, detected_basis = opened, "incident opened"
     for alert in alert_list:
         data = alert.data or {}
-        began = _reported_time(data, BEGAN_KEY, alert, problems)
-        if began is not None and (began_at is None or began < began_at):
-            began_at, began_basis = began, f"{BEGAN_KEY} of an alert"
+        for key in BEGAN_KEYS:
+            began = _reported_time(data, key, alert, problems)
+            if began is not None and (began_at is None or began < began_at):
+                began_at, began_basis = began, f"{key} of an alert"
         fired = _reported_time(data, FIRED_KEY, alert, problems)
         if fired is not None and fired < detected_at:
             detected_at, detected_basis = fired, f"{FIRED_KEY} of an alert"
@@ -151,7 +152,7 @@ def compute_metrics(moments: Moments) -> tuple[Metric, ...]:
             f"began ({m.began_basis})",
             m.detected_at,
             detected,
-            "unknown: no alert recorded when the problem started (`started_at` in its data)",
+            "unknown: no alert recorded when the problem started (started_at or since in its data)",
             "",
         ),
         _metric(

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-StepState = Literal["done", "skipped", "failed", "started", "in_doubt"]
+StepState = Literal["done", "skipped", "failed", "started", "in_doubt", "stopped", "pending"]
 ActionSource = Literal[
     "failed-step",
     "manual-step",
@@ -89,6 +89,11 @@ class Impact:
     feeds: tuple[str, ...]
     duration: Span
 
+    def assets(self) -> tuple[AffectedAsset, ...]:
+        """The source asset (when in the catalog) and every affected one."""
+        grouped = tuple(a for group in self.groups for a in group.assets)
+        return ((self.source,) if self.source else ()) + grouped
+
 
 @dataclass(frozen=True, slots=True)
 class TimelineRow:
@@ -127,6 +132,7 @@ class StepOutcome:
     manual: bool = False
     failures: int = 0
     last_error: str | None = None
+    by_hand: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +217,6 @@ class PostmortemDraft:
     lessons: tuple[Prompt, ...]
     action_items: tuple[ActionItem, ...]
     chain: ChainCheck
-    catalog_problems_total: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:

@@ -80,13 +80,13 @@ def record_incident(store: Store, clock: Clock, resolve: bool = True) -> str:
     store.append_event(
         incident.id,
         "override",
-        "break-glass: delete-partial on training-db",
+        "delete-partial: break-glass by bob on training-db: owner unreachable | 3 AM",
         BOB,
         {
-            "run_id": run.id,
-            "step_id": "delete-partial",
-            "asset": TRAINING_DB,
-            "reason": "owner unreachable | 3 AM",
+            "run": run.id,
+            "step": "delete-partial",
+            "break_glass": "owner unreachable | 3 AM",
+            "assets": [TRAINING_DB],
         },
     )
     step("delete-partial", "Delete the partial batches", "sql", "done", actor=BOB)
@@ -95,10 +95,10 @@ def record_incident(store: Store, clock: Clock, resolve: bool = True) -> str:
     clock.advance(minutes=20)
     store.append_event(
         incident.id,
-        "lease",
-        "lease on training-db taken over from RUN-1",
+        "override",
+        "bob took over the lease on training-db from alice (run RUN-1): stuck",
         BOB,
-        {"asset": TRAINING_DB, "forced": True, "previous": {"run_id": run.id}, "reason": "stuck"},
+        {"asset": TRAINING_DB, "run": "RUN-2", "reason": "stuck", "previous": {"run_id": run.id}},
     )
     second = store.create_run(
         incident.id, "training-store-partial-load", 3, "ab" * 32, {"asset": TRAINING_DB}, BOB
@@ -127,25 +127,25 @@ def _stepper(store: Store, clock: Clock, incident_id: str, run_id: str) -> Calla
         reason: str | None = None,
     ) -> None:
         who = actor or ALICE
-        data = {"run_id": run_id, "step_id": step_id, "title": title, "action_type": action_type}
+        data = {"run": run_id, "runbook": "training-store-partial-load", "step": step_id}
         clock.advance(minutes=1)
         if outcome == "skipped":
             store.append_event(
-                incident_id,
-                "step_skipped",
-                f"{step_id}: skipped, {reason}",
-                who,
-                {**data, "reason": reason},
+                incident_id, "step_skipped", f"{step_id}: {reason}", who, {**data, "reason": reason}
             )
             return
         key = f"{run_id}:{step_id}:{clock.now.isoformat()}"
-        store.ledger_intent(key, run_id, incident_id, step_id, {"action": {"type": action_type}})
-        store.append_event(incident_id, "step_started", f"{step_id}: started", who, data)
+        store.ledger_intent(key, run_id, incident_id, step_id, {"type": action_type, "text": title})
+        store.append_event(incident_id, "step_started", f"{step_id}: {title}", who, data)
         clock.advance(seconds=20)
         if outcome == "failed":
             store.ledger_failed(key, error or "failed")
             store.append_event(
-                incident_id, "step_failed", f"{step_id}: {error}", who, {**data, "error": error}
+                incident_id,
+                "step_failed",
+                f"{step_id}: failed: {error}",
+                who,
+                {**data, "error": error},
             )
         else:
             store.ledger_done(key, {"rows": 4})
