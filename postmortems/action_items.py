@@ -113,8 +113,8 @@ def _from_runs(seeds: _Seeds, runs: Sequence[RunSummary]) -> None:
             elif step.by_hand:
                 seeds.add(
                     "manual-step",
-                    f"{at[0].upper()}{at[1:]} was settled by hand ({step.detail}): make the "
-                    "runbook cover this case",
+                    f"{at[0].upper()}{at[1:]} was settled by hand: make the runbook cover "
+                    "this case, or give the step a check",
                     asset,
                     run.id,
                 )

@@ -283,3 +283,37 @@ def test_an_unowned_asset_the_catalog_did_not_warn_about_gets_an_owner_action_it
     assert item.asset == "component:default/pricing-feed"
     assert item.proposed_owner == "group:default/team-commerce"
     assert "owner of system commerce" in item.owner_basis
+
+
+def test_steps_settled_by_hand_or_not_run_are_shown_so_and_blamelessly(sqlite_url: str) -> None:
+    store, _clock = open_store(sqlite_url)
+    try:
+        incident = store.open_incident("Settled by hand", TRAINING_DB, actor=ALICE)
+        run = store.create_run(incident.id, "rb", 1, "0" * 64, {"asset": TRAINING_DB}, ALICE)
+        data = {"run": run.id, "runbook": "rb"}
+        store.append_event(
+            incident.id,
+            "decision",
+            f"reload: {ALICE} marked it done by hand: reloaded from the console",
+            ALICE,
+            {**data, "step": "reload", "settled": "operator", "reason": "from the console"},
+        )
+        store.append_event(
+            incident.id,
+            "decision",
+            "wipe: not run: destructive step declined",
+            ALICE,
+            {**data, "step": "wipe", "stopped": "destructive step declined"},
+        )
+        store.set_run_status(run.id, "interrupted")
+        draft = build_draft(store, small_catalog(), incident.id)
+    finally:
+        store.close()
+    steps = {s.step_id: s for s in draft.runs[0].steps}
+    assert (steps["reload"].state, steps["reload"].by_hand) == ("done", True)
+    assert (steps["wipe"].state, steps["wipe"].detail) == ("stopped", "destructive step declined")
+    [item] = [a for a in draft.action_items if a.source == "manual-step"]
+    assert "reload" in item.what and "alice" not in item.what
+    doc = parse(render_markdown(draft, choose_template(None, None)))
+    [table] = [t for t in doc.tables if t.header[:2] == ["Step", "Outcome"]]
+    assert table.column("Outcome") == ["ran (by hand)", "not run"]
