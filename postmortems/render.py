@@ -2,8 +2,9 @@
 
 Which template: `--template FILE` if given, else the workspace's `templates/postmortem.md.j2` if it
 exists, else the one bundled in this package. An override may reuse the bundled one with
-`{% extends "oncall/postmortem.md.j2" %}` and replace only some of its blocks; other names are
-looked up next to the override file.
+`{% extends "oncall/postmortem.md.j2" %}` (or, in the workspace's `postmortem.md.j2`, simply
+`{% extends "postmortem.md.j2" %}`) and replace only some of its blocks; other names are looked
+up next to the override file.
 
 A template is code a team keeps in git, so a mistake in it is a user error: it is raised as a
 `PostmortemError` naming the template file and line, never as a traceback. Undefined names are
@@ -97,7 +98,11 @@ def make_environment(choice: TemplateChoice) -> jinja2.Environment:
             return source, str(resources.files("postmortems") / "templates" / bare), lambda: True
         if override_dir is None:
             raise jinja2.TemplateNotFound(name)
-        path = (override_dir / name) if name != choice.path else Path(name)
+        path = Path(name) if Path(name).is_absolute() else override_dir / name
+        if name != choice.path and path.resolve() == Path(choice.path):
+            # The override naming itself (`{% extends "postmortem.md.j2" %}` in the workspace's
+            # postmortem.md.j2) means the template it overrides: the bundled one.
+            return load(BUNDLED_PREFIX + TEMPLATE_NAME)
         if not path.is_file():
             raise jinja2.TemplateNotFound(name)
         try:

@@ -156,3 +156,15 @@ def test_hostile_text_everywhere_never_adds_a_heading_or_a_table_row() -> None:
     assert len(doc.titles(2)) == 8
     [timeline] = doc.tables_under("Timeline")
     assert timeline.rows == [[T0.strftime("%Y-%m-%d %H:%M:%S"), hostile, hostile, hostile]] * 3
+
+
+def test_the_workspace_template_can_extend_the_bundled_one_by_its_own_name(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / TEMPLATE_NAME).write_text(
+        '{% extends "postmortem.md.j2" %}\n{% block root_cause %}## Root cause\n\nSee the RFC.\n'
+        "{% endblock %}\n"
+    )
+    doc = parse(render_markdown(sample_draft(), choose_template(None, templates)))
+    assert doc.text_under("Root cause") == "See the RFC."
+    assert "Timeline" in doc.titles(2)
