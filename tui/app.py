@@ -55,7 +55,9 @@ class OncallApp(App[None]):
         return IncidentsScreen()
 
     def on_mount(self) -> None:
-        self.prepare()
+        # After the first frame: importing SQLAlchemy and the loader in a thread still holds the
+        # GIL, and the operator should see the screen before anything slow begins.
+        self.call_after_refresh(self.prepare)
 
     @work(thread=True, group="prepare")
     def prepare(self) -> None:

@@ -56,8 +56,9 @@ async def test_enter_opens_the_incident_under_the_cursor(make_app, open_store) -
 
 
 async def test_an_incident_opened_elsewhere_appears_without_a_key_press(
-    make_app, open_store
+    make_app, open_store, monkeypatch
 ) -> None:
+    monkeypatch.setattr(IncidentsScreen, "POLL_SECONDS", 0.3)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)

@@ -28,8 +28,8 @@ class OncallScreen(Screen[ResultType]):
         return self.oncall.backend
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "back":
-            return len(self.app.screen_stack) > 1 and self.app.screen is self
+        if action == "back":  # not on the bottom screen; nothing else (stable under a modal)
+            return self in self.app.screen_stack and self.app.screen_stack.index(self) > 0
         return True
 
     def action_back(self) -> None:

@@ -43,7 +43,7 @@ class IncidentsScreen(OncallScreen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.load_incidents()
+        self.call_after_refresh(self.load_incidents)
         self.set_interval(self.POLL_SECONDS, self.load_incidents)
         self.watch(self.app, "theme", self._theme_changed, init=False)
 
