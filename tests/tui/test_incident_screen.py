@@ -136,3 +136,48 @@ async def test_shift_p_drafts_the_postmortem_and_s_saves_it_in_the_workspace(
         assert screen.saved.path.parent == workspace / "postmortems"
         assert screen.saved.path.read_text(encoding="utf-8").count("Partial loads") >= 1
         assert screen.saved.shown_as.startswith("postmortems/2026-03-10-")
+
+
+async def test_p_pages_the_people_to_call_and_the_timeline_records_it(
+    make_app, broken, open_store
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        await pilot.press("p")
+        await settle(pilot, app)
+        notice = str(screen.query_one("#notice").render())
+        assert "No notify_webhook in oncall.toml" in notice
+    pages = [e for e in open_store().events("INC-1") if e.kind == "page"]
+    assert len(pages) == 1
+    assert pages[0].data["delivered"] == "printed"
+    assert "user:default/ana.lima" in pages[0].data["to"]  # on call for team-data at 03:00
+
+
+async def test_p_posts_to_the_workspace_webhook_with_an_idempotency_key(
+    make_app, broken, open_store, workspace
+) -> None:
+    import json
+
+    import respx
+    from httpx import Response
+
+    config = workspace / "oncall.toml"
+    head, _, tail = config.read_text(encoding="utf-8").partition("[connections]")
+    webhook = 'notify_webhook = "https://hooks.example/page"\n'  # a top-level key: before tables
+    config.write_text(f"{head}{webhook}[connections]{tail}", encoding="utf-8")
+    app = make_app()
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post("https://hooks.example/page").mock(return_value=Response(200))
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await _open(app, pilot)
+            await pilot.press("p")
+            await settle(pilot, app)
+            assert "Paged" in str(screen.query_one("#notice").render())
+        request = route.calls.last.request
+        assert request.headers["Idempotency-Key"]
+        body = json.loads(request.content)
+        assert "INC-1" in body["text"]
+        assert "user:default/ana.lima" in body["to"]
+    pages = [e for e in open_store().events("INC-1") if e.kind == "page"]
+    assert pages[-1].data["delivered"] == "webhook"
