@@ -149,3 +149,47 @@ async def test_leaving_mid_run_interrupts_it_and_the_incident_offers_to_resume(
         states = {s.id: s.status for s in screen.session.plan()}
         assert states["pause-etl"] == "done"
         assert states["snapshot-partial"] == "pending"
+
+
+async def test_a_run_killed_mid_step_resumes_with_the_step_in_doubt_settled_by_its_check(
+    make_app, broken, workspace, open_store
+) -> None:
+    import os
+    import subprocess
+
+    from tests.conftest import oncall_argv
+    from tui.widgets.step_list import StepList
+
+    argv = oncall_argv(
+        "--workspace", str(workspace), "--as", "ana.lima",
+        "runbook", "run", "training-store-partial-load", "--incident", "INC-1",
+        "--yes", "--yes-destructive", "--param", "asset=training-db",
+        "--param", f"since={broken.since}", "--param", f"day={broken.day}",
+    )  # fmt: skip
+    env = {**os.environ, "ONCALL_FAILPOINT": "delete-partial:after"}
+    killed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert killed.returncode == -9, killed.stderr
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        app.open_incident("INC-1")
+        await settle(pilot, app)
+        runbooks = app.screen.query_one(RunbookList)
+        assert runbooks.get_option_at_index(0).id == "run:RUN-1"
+        runbooks.highlighted = 0
+        await pilot.press("r")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RunbookRunScreen)
+        states = {s.id: s.status for s in screen.session.plan()}
+        assert states["delete-partial"] == "in_doubt"
+        steps = screen.query_one(StepList)
+        assert "? in doubt" in str(steps.get_option_at_index(2).prompt)
+        await pilot.press("x")  # its check shows the effect happened: settled, not repeated
+        await settle(pilot, app)
+        assert not isinstance(app.screen, ConfirmDestructive)
+        states = {s.id: s.status for s in screen.session.plan()}
+        assert states["delete-partial"] == "done"
+    entries = {e.step_id: e for e in open_store().ledger_for_run("RUN-1")}
+    assert entries["delete-partial"].status == "done"
+    assert entries["delete-partial"].effect_count in (0, 1)

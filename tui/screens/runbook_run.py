@@ -466,11 +466,9 @@ class RunbookRunScreen(OncallScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         live = self.session is not None and not self.session.dry_run
         if action == "start":
-            return (
-                True
-                if self.session is None and self.runbook is not None and not self.busy
-                else None
-            )
+            if self.session is not None:
+                return False
+            return True if self.runbook is not None and not self.busy else None
         if action == "toggle_dry_run":
             if self.session is not None and not self.session.dry_run:
                 return False
@@ -490,6 +488,11 @@ class RunbookRunScreen(OncallScreen[None]):
             return
         if not current.destructive:
             self.run_step(current.id)
+            return
+        if current.status == "in_doubt":
+            # Interrupted after its intent was written: the engine settles it first (its check,
+            # or the operator's answer) and asks for the asset's name only if it must run again.
+            self.run_step(current.id, confirmed=False)
             return
         rendered = self.rendered.get(current.id)
         if rendered is None:
@@ -548,7 +551,9 @@ class RunbookRunScreen(OncallScreen[None]):
             self._show_steps()
 
     @work(thread=True, group="run")
-    def run_step(self, step_id: str) -> None:
+    def run_step(self, step_id: str, confirmed: bool = True) -> None:
+        """`confirmed`: pressing x confirmed it (and typing the name, for a destructive step);
+        otherwise the engine asks through the prompter if it comes to running it."""
         session = self.session
         assert session is not None
         self._set_busy(step_id)
@@ -556,7 +561,7 @@ class RunbookRunScreen(OncallScreen[None]):
             # The operator chose to act on this step: an earlier stop (a failure, a declined
             # step) must not leave the run marked as stopped once it goes on.
             session._stopped = None
-            session.run_step(step_id, confirmed=True)
+            session.run_step(step_id, confirmed=confirmed)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
         finally:

@@ -75,9 +75,10 @@ class RunbookList(OptionList):
             return
         show_asset = any(e.hops for e in entries)
         self.add_options(Option(runbook_label(e, show_asset), id=e.key) for e in entries)
-        first_runbook = self.option_count - len(entries)
         keep = highlighted is not None and highlighted < self.option_count
-        self.highlighted = highlighted if keep else first_runbook
+        # The first option by default: an unfinished run (resuming beats starting over), else
+        # the first suggestion.
+        self.highlighted = highlighted if keep else 0
 
     def _add_runs(self, runs: Sequence[Any]) -> None:
         """Runs of this incident that can be resumed come first: finishing one beats starting."""
