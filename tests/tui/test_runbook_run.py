@@ -193,3 +193,30 @@ async def test_a_run_killed_mid_step_resumes_with_the_step_in_doubt_settled_by_i
     entries = {e.step_id: e for e in open_store().ledger_for_run("RUN-1")}
     assert entries["delete-partial"].status == "done"
     assert entries["delete-partial"].effect_count in (0, 1)
+
+
+async def test_a_failed_step_is_shown_in_place_with_what_to_do_and_can_be_retried(
+    make_app, broken, workspace, open_store
+) -> None:
+    ops_db = workspace / "data" / "ops.db"
+    hidden = ops_db.with_suffix(".away")
+    ops_db.rename(hidden)  # the operations database is "down"
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_run(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        await pilot.press("x")
+        await settle(pilot, app)
+        states = {s.id: s.status for s in screen.session.plan()}
+        assert states["pause-etl"] == "failed"
+        notice = str(screen.query_one(Notice).render())
+        assert "✖ Error: pause-etl failed" in notice
+        assert "then press x to run it again" in notice
+        assert "✖ failed" in str(screen.query_one("#steps").get_option_at_index(0).prompt)
+        hidden.rename(ops_db)  # back up
+        await pilot.press("x")
+        await settle(pilot, app)
+        states = {s.id: s.status for s in screen.session.plan()}
+        assert states["pause-etl"] == "done"
+        assert not screen.query_one(Notice).is_showing

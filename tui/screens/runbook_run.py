@@ -145,7 +145,7 @@ class RunbookRunScreen(OncallScreen[None]):
                 with VerticalScroll(id="detail-scroll"):
                     yield StepDetail("", id="step-detail")
                 yield Static("", id="run-status")
-                yield RichLog(id="run-log", wrap=True, markup=False, highlight=False)
+                yield RichLog(id="run-log", wrap=True, markup=False, highlight=False, min_width=20)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -561,12 +561,33 @@ class RunbookRunScreen(OncallScreen[None]):
             # The operator chose to act on this step: an earlier stop (a failure, a declined
             # step) must not leave the run marked as stopped once it goes on.
             session._stopped = None
-            session.run_step(step_id, confirmed=confirmed)
+            outcome = session.run_step(step_id, confirmed=confirmed)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
+        else:
+            self._report_outcome(outcome.state)
         finally:
             self._set_busy(None)
         self._after_step()
+
+    def _report_outcome(self, state: Any) -> None:
+        """A step that failed or did not run says so above the steps, with what to do next."""
+        if state.status == "failed":
+            problem = Problem(
+                f"{state.id} failed: {state.message}",
+                "Read the output below and fix the cause; then press x to run it again, "
+                "d if you did it by hand, s to skip it.",
+            )
+        elif state.status in ("pending", "in_doubt") and state.message:
+            problem = Problem(
+                f"{state.id} did not run: {state.message}",
+                "Press x to try again when ready, or s to skip it with a reason.",
+                kind="warning",
+            )
+        else:
+            self.app.call_from_thread(self.query_one(Notice).clear)
+            return
+        self.post_message(self.Failed(problem))
 
     @work(thread=True, group="run")
     def dry_run_all(self) -> None:
