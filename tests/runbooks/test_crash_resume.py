@@ -14,12 +14,15 @@ import multiprocessing
 import os
 import shutil
 import signal
+import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from runbooks.failpoints import ENV_FAILPOINT
+from runbooks.leasing import RunStillActive
 from tests.runbooks.demo_case import OPERATORS, DemoCase
 
 FORK = multiprocessing.get_context("fork")
@@ -124,4 +127,41 @@ def test_a_run_killed_at_a_step_boundary_resumes_with_every_effect_exactly_once(
         )
         assert case.store.list_leases() == []
     finally:
+        case.close()
+
+
+def _hold_a_run(root: Path, started: Any) -> None:
+    case = DemoCase(root)
+    session = case.start("model-rollback")
+    session.run_step("point-champion")
+    started.set()
+    time.sleep(120)  # alive, holding the lease, until the test kills it
+    os._exit(0)
+
+
+def test_a_run_whose_process_is_alive_is_not_resumed_until_it_is_gone(
+    broken_demo_template: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(broken_demo_template, root)
+    started = FORK.Event()
+    child = FORK.Process(target=_hold_a_run, args=(root, started))
+    child.start()
+    case = DemoCase(root)
+    try:
+        assert started.wait(timeout=60)
+        (run,) = case.store.list_runs()
+        with pytest.raises(
+            RunStillActive, match=rf"{run.id} may still be running on .* pid {child.pid}"
+        ):
+            case.resume(run.id, operator="erin.walsh")
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(timeout=60)
+        report = case.resume(run.id, operator="erin.walsh").run_all()
+        assert report.status == "done"
+        assert [s.status for s in report.steps] == ["done", "done"]
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join(timeout=60)
         case.close()

@@ -510,7 +510,11 @@ def resume(
     in_doubt: InDoubtOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Continue an interrupted run: finished steps stay finished, steps in doubt are settled."""
+    """Continue an interrupted run: finished steps stay finished, steps in doubt are settled.
+
+    Testing aid: ONCALL_FAILPOINT=<step>:<before|after> makes a run kill itself with SIGKILL at
+    that step boundary (see runbooks/failpoints.py); never set it in production.
+    """
     from runbooks.engine import resume_run
 
     options = _options(
