@@ -230,7 +230,7 @@ class RunSession:
         verify = self._render_check(step, step.verify)[0] if step.verify else None
         return RenderedStep(
             step.id,
-            step.title,
+            self.states[step.id].title,
             step.destructive,
             action,
             check,
@@ -327,7 +327,7 @@ class RunSession:
         refusal = self._gate(step, state, rendered, confirmed)
         if refusal is not None:
             return refusal
-        return self._effect(step, state, rendered, entry)
+        return self._effect(step, state, rendered, entry, confirmed)
 
     def skip_step(self, step_id: str, reason: str) -> StepOutcome:
         """The operator skips a step: nothing is done and nothing is recorded as done."""
@@ -522,7 +522,9 @@ class RunSession:
             permission = destructive_permission(
                 self.catalog, self.operator, assets, datetime.now(UTC)
             )
+            basis = "owner or on call"
             if not permission.allowed:
+                basis = "break-glass"
                 if not self.options.break_glass:
                     return self._stop(state, permission.explain(self.operator), kind="decision")
                 self.record(
@@ -539,7 +541,7 @@ class RunSession:
                 "decision",
                 f"{step.id}: {self.actor} confirmed the destructive step on {', '.join(assets)}",
                 step.id,
-                {"assets": list(assets), "confirmed": True},
+                {"assets": list(assets), "confirmed": True, "permission": basis},
             )
         elif not (confirmed or self.options.yes) and not self.prompter.confirm_step(
             state, rendered.text
@@ -573,6 +575,7 @@ class RunSession:
         state: StepState,
         rendered: RenderedAction,
         entry: LedgerEntry | None,
+        confirmed: bool,
     ) -> StepOutcome:
         assert rendered.key is not None and self.run_id is not None
         if entry is None:
@@ -590,7 +593,7 @@ class RunSession:
             {"key": rendered.key, "action": rendered.text, "destructive": step.destructive},
         )
         failpoint(step.id, "before")
-        runtime = self._runtime(step, rendered.key, False)
+        runtime = self._runtime(step, rendered.key, confirmed)
         attempts = step.retries + 1
         result = None
         for attempt in range(1, attempts + 1):

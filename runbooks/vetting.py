@@ -118,10 +118,19 @@ def write_lock(lock_file: Path, entries: dict[str, LockEntry]) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, _file_mode(lock_file))  # mkstemp makes it private; the lock is shared
         os.replace(tmp, lock_file)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _file_mode(path: Path) -> int:
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def vet_state(runbook: Runbook, entries: dict[str, LockEntry]) -> VetState:

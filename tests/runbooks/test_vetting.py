@@ -43,6 +43,7 @@ def test_vetting_records_id_version_sha_reviewer_and_time(workspace: Path) -> No
     assert entry.file == "runbooks/say-hello.yaml"
     assert read_lock(lock) == {"say-hello": entry}
     assert lock.read_text().startswith("# runbooks.lock")
+    assert lock.stat().st_mode & 0o044, "the lock is shared: readable by others"
     assert require_vetted(load_runbook(file), lock) == entry
 
 
