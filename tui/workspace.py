@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import getpass
 import os
-import shutil
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -191,27 +189,29 @@ def find_workspace_root(start: Path) -> Path | None:
     return None
 
 
-def bundled_demo_source() -> Path:
-    """The demo workspace shipped inside the `demo` package (data files, no code imported)."""
-    return Path(str(resources.files("demo") / "workspace"))
-
-
 def default_demo_root() -> Path:
     return Path(platformdirs.user_data_dir("oncall")) / "demo"
 
 
 def copy_demo_workspace(target: Path) -> Path:
-    """Copy the bundled demo workspace to `target` unless it is already there."""
+    """Make the demo workspace at `target` on first use: copied, databases created, and the
+    weekend incident replayed, so `oncall` alone opens on something real. Later calls reuse it."""
     if (target / CONFIG_NAME).is_file():
         return target
-    source = bundled_demo_source()
-    if not (source / CONFIG_NAME).is_file():
-        raise WorkspaceError(f"the bundled demo workspace is missing from {source}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(
-        source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", ".oncall")
-    )
-    return target
+    from demo import DemoError, break_workspace, init_workspace
+    from incidents.errors import StoreError
+    from incidents.store import Store
+
+    try:
+        root = init_workspace(target)
+        store = Store.open(open_workspace(root).database_url)
+        try:
+            break_workspace(root, store)
+        finally:
+            store.close()
+    except (DemoError, StoreError) as exc:
+        raise WorkspaceError(f"cannot set up the demo workspace at {target}: {exc}") from exc
+    return root
 
 
 def locate_workspace(explicit: Path | None = None, cwd: Path | None = None) -> Workspace:
