@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from graph.builder import CatalogBuilder, Expectation, Flow
-from graph.model import Entity, EscalationStep, Override, Rotation
+from graph.records import Entity, EscalationStep, Override, Rotation
 from graph.refs import RefError, canonical_ref, name_problem, ref_for_field, tag_problem
 from graph.schema import (
     WEEKDAYS,
     Descriptor,
     RotationDescriptor,
+    Spec,
     delay_minutes,
     error_locations,
     length_days,
@@ -32,6 +33,7 @@ BACKSTAGE_KINDS: frozenset[str] = frozenset(
     {"component", "resource", "system", "domain", "api", "group", "user", "location"}
 )
 ONCALL_API_VERSION = "oncall/v1"
+MODELLED_SPEC_FIELDS: frozenset[str] = frozenset(Spec.model_fields)
 
 # Single-valued reference fields of the spec, and list-valued ones with their data-flow direction.
 SINGLE_REF_FIELDS: tuple[str, ...] = (
@@ -102,7 +104,7 @@ def read_document(
 def _read_backstage(
     data: dict[str, Any], lines: Lines, file: str, builder: CatalogBuilder
 ) -> list[LocationTarget]:
-    kind = str(data["kind"]).lower()
+    kind = builder.share(str(data["kind"]).lower())
     raw_ref = _raw_ref(data, kind)
     try:
         doc = Descriptor.model_validate(data)
@@ -137,7 +139,7 @@ def _read_backstage(
         tags=tuple(tags),
         file=file,
         line=lines.entity_line(),
-        spec=data.get("spec") or {},
+        spec=_custom_fields(data.get("spec")),
         system=refs.get("system"),  # type: ignore[arg-type]
         lifecycle=spec.lifecycle,
         email=profile.email if profile else None,
@@ -172,7 +174,7 @@ def _references(
             continue
         line = lines.at("spec", field)
         try:
-            target = ref_for_field(value, field, namespace)
+            target = builder.share(ref_for_field(value, field, namespace))
         except RefError as exc:
             builder.problem("error", file, line, ref, f"spec.{field}: {exc}")
             continue
@@ -186,7 +188,7 @@ def _references(
         for i, value in enumerate(values):
             line = lines.at("spec", field, i)
             try:
-                target = ref_for_field(value, field, namespace)
+                target = builder.share(ref_for_field(value, field, namespace))
             except RefError as exc:
                 builder.problem("error", file, line, ref, f"spec.{field}: {exc}")
                 continue
@@ -302,6 +304,14 @@ def _read_rotation(data: dict[str, Any], lines: Lines, file: str, builder: Catal
             escalation=tuple(escalation),
         )
     )
+
+
+def _custom_fields(spec: Any) -> dict[str, Any]:
+    """The spec fields oncall does not model: the modelled ones are already the entity's own
+    fields, and keeping every raw spec twice would cost hundreds of MB at 1M entities."""
+    if not isinstance(spec, dict):
+        return {}
+    return {key: value for key, value in spec.items() if key not in MODELLED_SPEC_FIELDS}
 
 
 def _aware(value: datetime, zone: ZoneInfo) -> datetime:

@@ -9,10 +9,14 @@ pending references.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Literal
 
-from graph.model import Catalog, Entity, Problem, Rotation, Severity
+from graph.edges import REFERRER_IS_SOURCE, REFERRER_IS_TARGET, WHOLE_TEXT, EdgeIndex
+from graph.model import Catalog
+from graph.records import Entity, Problem, Rotation, Severity
+from graph.table import EntityTable
 
 # Which way data flows along a reference, seen from the entity that holds it.
 #   "in":  the target feeds the referrer (A dependsOn B: B → A; A consumesApis X: X → A)
@@ -34,19 +38,29 @@ class CatalogBuilder:
     """Collects entities and problems from every input file, then links them in `finish()`."""
 
     def __init__(self) -> None:
-        self.catalog = Catalog()
+        self.entities: dict[str, Entity] = {}
+        self.problems: list[Problem] = []
+        self.rotations: dict[str, Rotation] = {}
         self._pending: list[Expectation] = []
+        # edges whose ends are known to exist (lineage): (source, target, file, line, note)
+        self._edges: list[tuple[str, str, str, int, str]] = []
+        # one string object per distinct ref: references repeat (owners, systems) by the thousand
+        self._refs: dict[str, str] = {}
 
     # -- what readers call ---------------------------------------------------------------------
 
     def problem(
         self, severity: Severity, file: str, line: int | None, entity: str | None, message: str
     ) -> None:
-        self.catalog.problems.append(Problem(severity, file, line, entity, message))
+        self.problems.append(Problem(severity, file, line, entity, message))
+
+    def share(self, ref: str) -> str:
+        """The one stored copy of an equal string (refs, files): memory for 1M entities."""
+        return self._refs.setdefault(ref, ref)
 
     def add_entity(self, entity: Entity) -> bool:
         """Add a new entity; a second definition of the same ref is an error and is dropped."""
-        existing = self.catalog.entities.get(entity.ref)
+        existing = self.entities.get(entity.ref)
         if existing is not None:
             self.problem(
                 "error",
@@ -56,11 +70,12 @@ class CatalogBuilder:
                 f"duplicate entity: already defined at {existing.file}:{existing.line}",
             )
             return False
-        self.catalog.entities[entity.ref] = entity
+        entity.ref = self.share(entity.ref)
+        self.entities[entity.ref] = entity
         return True
 
     def add_rotation(self, rotation: Rotation) -> None:
-        self.catalog.rotations[rotation.ref] = rotation
+        self.rotations[rotation.ref] = rotation
 
     def expect_all(self, expectations: list[Expectation]) -> None:
         """References of an entity just added; checked (and linked when they flow) in `finish()`.
@@ -70,15 +85,18 @@ class CatalogBuilder:
         """
         self._pending.extend(expectations)
 
-    def add_edge(self, source: str, target: str, origin: str) -> None:
-        """A data-flow edge between nodes that are known to exist (lineage adds both ends)."""
-        self.catalog.add_edge(source, target, origin)
+    def add_edge(self, source: str, target: str, file: str, line: int, note: str) -> None:
+        """A data-flow edge between nodes that are known to exist (lineage adds both ends).
+
+        `note` explains it (see `graph.edges`: `=text`, or `<field`/`>field` for a reference).
+        """
+        self._edges.append((source, target, file, line, note))
 
     # -- linking ------------------------------------------------------------------------------
 
     def finish(self) -> Catalog:
-        catalog = self.catalog
-        entities = catalog.entities
+        entities = self.entities
+        edges = self._edges
         for referrer, field, target, file, line, flow in self._pending:
             if target not in entities:
                 if field == "owner":
@@ -88,21 +106,24 @@ class CatalogBuilder:
                 self.problem("warning", file, line, referrer, message)
                 continue
             if flow == "in":
-                catalog.add_edge(target, referrer, f"{file}:{line} ({referrer} {field} {target})")
+                edges.append((target, referrer, file, line or 0, REFERRER_IS_TARGET + field))
             elif flow == "out":
-                catalog.add_edge(referrer, target, f"{file}:{line} ({referrer} {field} {target})")
+                edges.append((referrer, target, file, line or 0, REFERRER_IS_SOURCE + field))
         self._pending = []
         self._link_group_tree()
         for entity in entities.values():
             if entity.kind in OWNED_KINDS and entity.owner is None:
                 self.problem("warning", entity.file, entity.line, entity.ref, "has no owner")
-        self._report_cycles()
-        catalog.reindex()
-        return catalog
+        table = EntityTable.from_entities(entities.values())
+        self.entities = {}
+        graph = _edge_index(table, edges)
+        self._edges = []
+        self._report_cycles(table, graph)
+        return Catalog(table, graph, self.problems, self.rotations)
 
     def _link_group_tree(self) -> None:
         """Backstage lets either side state the parent/children link; make both sides agree."""
-        entities = self.catalog.entities
+        entities = self.entities
         for group in [e for e in entities.values() if e.kind == "group"]:
             for child_ref in group.children:
                 child = entities.get(child_ref)
@@ -113,43 +134,116 @@ class CatalogBuilder:
                 if parent is not None and group.ref not in parent.children:
                     parent.children = (*parent.children, group.ref)
 
-    def _report_cycles(self) -> None:
+    def _report_cycles(self, table: EntityTable, graph: EdgeIndex) -> None:
         """One problem per cycle of data flow (strongly connected component or self-loop)."""
-        downstream = self.catalog.downstream
-        for component in strongly_connected_components(downstream):
-            if len(component) == 1:
-                (node,) = component
-                if node not in downstream.get(node, {}):
-                    continue
-            path = _cycle_through(min(component), component, downstream)
-            origins = [downstream[a][b] for a, b in pairwise(path)]
-            from_catalog = any(LINEAGE_ORIGIN not in origin for origin in origins)
-            start = self.catalog.entities.get(path[0])
+        refs = table.refs
+        starts, targets = graph.lists("down")
+        for component in cyclic_components(len(refs), starts, targets):
+            start = min(component, key=refs.__getitem__)
+            path = _cycle_through(start, set(component), starts, targets)
+            edges = [
+                starts[a] + targets[starts[a] : starts[a + 1]].index(b) for a, b in pairwise(path)
+            ]
+            origins = [
+                graph.origin_text(e, refs[a], refs[b])
+                for e, (a, b) in zip(edges, pairwise(path), strict=True)
+            ]
+            from_catalog = any(not graph.note_of(e).startswith(WHOLE_TEXT) for e in edges)
+            line = table.column("line")[start]
             self.problem(
                 "error" if from_catalog else "warning",
-                start.file if start else "",
-                start.line if start else None,
-                path[0],
+                table.files[table.column("file")[start]],
+                line,
+                refs[start],
                 "data flows in a cycle: "
-                + " → ".join(path)
+                + " → ".join(refs[row] for row in path)
                 + " (edges: "
                 + "; ".join(origins)
                 + ")",
             )
 
 
-def strongly_connected_components(graph: dict[str, dict[str, str]]) -> list[set[str]]:
-    """Tarjan's algorithm without recursion, so a million-node chain cannot overflow the stack."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    result: list[set[str]] = []
+def _edge_index(table: EntityTable, edges: list[tuple[str, str, str, int, str]]) -> EdgeIndex:
+    """The edges by row number, their files and notes each stored once."""
+    index = table.index
+    files: dict[str, int] = {}
+    notes: dict[str, int] = {}
+    sources = [index[source] for source, _t, _f, _l, _n in edges]
+    targets = [index[target] for _s, target, _f, _l, _n in edges]
+    file_ids = [files.setdefault(file, len(files)) for _s, _t, file, _l, _n in edges]
+    lines = [line for _s, _t, _f, line, _n in edges]
+    note_ids = [notes.setdefault(note, len(notes)) for _s, _t, _f, _l, note in edges]
+    return EdgeIndex.build(
+        len(table), sources, targets, (file_ids, lines, note_ids), list(files), list(notes)
+    )
+
+
+def strongly_connected_components(graph: Mapping[str, Iterable[str]]) -> list[set[str]]:
+    """Every strongly connected component of a graph given as {node: successors}."""
+    nodes: dict[str, int] = {}
+    for node, successors in graph.items():
+        nodes.setdefault(node, len(nodes))
+        for succ in successors:
+            nodes.setdefault(succ, len(nodes))
+    starts = [0]
+    targets: list[int] = []
+    for node in nodes:
+        targets.extend(nodes[succ] for succ in graph.get(node, ()))
+        starts.append(len(targets))
+    names = list(nodes)
+    alive = bytearray(b"\x01") * len(names)
+    return [
+        {names[row] for row in component}
+        for component in _tarjan(range(len(names)), alive, starts, targets)
+    ]
+
+
+def cyclic_components(size: int, starts: Sequence[int], targets: Sequence[int]) -> list[list[int]]:
+    """The components of rows that hold a cycle (several rows, or one row feeding itself).
+
+    Rows that nothing feeds are peeled off first, repeatedly (Kahn's algorithm): in an acyclic
+    catalog that is every row, and Tarjan's algorithm runs only on what is left.
+    """
+    indegree = [0] * size
+    for target in targets:
+        indegree[target] += 1
+    alive = bytearray(b"\x01") * size
+    free = [row for row in range(size) if indegree[row] == 0]
+    while free:
+        row = free.pop()
+        alive[row] = 0
+        for target in targets[starts[row] : starts[row + 1]]:
+            indegree[target] -= 1
+            if indegree[target] == 0:
+                free.append(target)
+    rest = [row for row in range(size) if alive[row]]
+    if not rest:
+        return []
+    return [
+        component
+        for component in _tarjan(rest, alive, starts, targets)
+        if len(component) > 1
+        or component[0] in targets[starts[component[0]] : starts[component[0] + 1]]
+    ]
+
+
+def _tarjan(
+    roots: Iterable[int], alive: bytearray, starts: Sequence[int], targets: Sequence[int]
+) -> list[list[int]]:
+    """Tarjan's algorithm over rows without recursion, so a million-row chain cannot overflow
+    the stack; rows whose `alive` byte is 0 are left out."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    result: list[list[int]] = []
     counter = 0
-    for root in list(graph):
+    for root in roots:
         if root in index:
             continue
-        work: list[tuple[str, list[str], int]] = [(root, list(graph.get(root, ())), 0)]
+        work: list[tuple[int, list[int], int]] = [
+            (root, [t for t in targets[starts[root] : starts[root + 1]] if alive[t]], 0)
+        ]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
@@ -164,7 +258,8 @@ def strongly_connected_components(graph: dict[str, dict[str, str]]) -> list[set[
                     counter += 1
                     stack.append(succ)
                     on_stack.add(succ)
-                    work.append((succ, list(graph.get(succ, ())), 0))
+                    following = targets[starts[succ] : starts[succ + 1]]
+                    work.append((succ, [t for t in following if alive[t]], 0))
                 elif succ in on_stack:
                     low[node] = min(low[node], index[succ])
                 continue
@@ -173,24 +268,26 @@ def strongly_connected_components(graph: dict[str, dict[str, str]]) -> list[set[
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
             if low[node] == index[node]:
-                component: set[str] = set()
+                component: list[int] = []
                 while True:
                     member = stack.pop()
                     on_stack.discard(member)
-                    component.add(member)
+                    component.append(member)
                     if member == node:
                         break
                 result.append(component)
     return result
 
 
-def _cycle_through(start: str, component: set[str], graph: dict[str, dict[str, str]]) -> list[str]:
+def _cycle_through(
+    start: int, component: set[int], starts: Sequence[int], targets: Sequence[int]
+) -> list[int]:
     """The shortest path start → … → start inside one strongly connected component."""
-    parents: dict[str, str] = {}
+    parents: dict[int, int] = {}
     queue = deque([start])
     while queue:
         node = queue.popleft()
-        for succ in graph.get(node, {}):
+        for succ in targets[starts[node] : starts[node + 1]]:
             if succ == start:
                 path = [node]
                 while path[-1] != start:

@@ -30,7 +30,8 @@ from urllib.parse import quote, unquote
 from pydantic import ValidationError
 
 from graph.builder import LINEAGE_ORIGIN, CatalogBuilder
-from graph.model import Entity
+from graph.edges import WHOLE_TEXT
+from graph.records import Entity
 from graph.refs import RefError, ref_for_field
 from graph.schema import LineageDataset, LineageJob, RunEvent, error_locations
 
@@ -163,11 +164,11 @@ def _read_event(value: Any, line: int, file: str, builder: CatalogBuilder) -> No
             "warning", file, line, None, f"eventTime {event.eventTime!r} is not ISO 8601: unknown"
         )
     job = _node(event.job, "job", line, file, builder)
-    origin = f"{file}:{line} ({LINEAGE_ORIGIN} run {event.run.runId or '?'})"
+    note = f"{WHOLE_TEXT}{LINEAGE_ORIGIN} run {event.run.runId or '?'}"
     for dataset in event.inputs:
-        builder.add_edge(_node(dataset, "dataset", line, file, builder), job, origin)
+        builder.add_edge(_node(dataset, "dataset", line, file, builder), job, file, line, note)
     for dataset in event.outputs:
-        builder.add_edge(job, _node(dataset, "dataset", line, file, builder), origin)
+        builder.add_edge(job, _node(dataset, "dataset", line, file, builder), file, line, note)
 
 
 def _node(
@@ -175,7 +176,7 @@ def _node(
 ) -> str:
     """The ref of a job or dataset, creating its entity or filling in what an earlier event lacked."""
     ref = lineage_ref(kind, item.namespace, item.name)
-    entity = builder.catalog.entities.get(ref)
+    entity = builder.entities.get(ref)
     if entity is None:
         entity = Entity(
             ref=ref,

@@ -12,13 +12,16 @@ import os
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from graph.backstage import LocationTarget, read_document
-from graph.builder import CatalogBuilder
+from graph.cache import read_cached, write_cached
 from graph.errors import CatalogError
-from graph.lineage import read_lineage_text
 from graph.model import Catalog
-from graph.yamldocs import YamlFailure, iter_documents
+from graph.sources import Sources
+
+if TYPE_CHECKING:
+    from graph.backstage import LocationTarget
+    from graph.builder import CatalogBuilder
 
 CATALOG_SUFFIXES: tuple[str, ...] = (".yaml", ".yml")
 LINEAGE_SUFFIXES: tuple[str, ...] = (".json", ".ndjson", ".jsonl")
@@ -32,29 +35,47 @@ def load_catalog(
 ) -> Catalog:
     """Read every catalog and lineage file into one linked Catalog.
 
-    Raises CatalogError only when a given path does not exist. `cache_dir` is where a parsed
-    catalog may be cached by content hash; this loader does not use it yet (it reads in linear
-    time, and the Catalog is plain data that pickles as it is).
+    Raises CatalogError only when a given path does not exist. With a `cache_dir`, a catalog
+    cached there from the same files is returned instead of reading them, and a fresh load is
+    cached there (see `graph.cache` for when a cache counts as the same).
     """
-    del cache_dir
     for path in [*catalog_paths, *lineage_paths]:
         if not Path(path).exists():
             raise CatalogError("no such file or directory", file=str(path))
+    if cache_dir is not None:
+        cached = read_cached(cache_dir, catalog_paths, lineage_paths)
+        if cached is not None:
+            return cached
+    sources = Sources()
+    catalog = _read_files(list(catalog_paths), list(lineage_paths), sources)
+    if cache_dir is not None:
+        write_cached(cache_dir, catalog_paths, lineage_paths, sources, catalog)
+    return catalog
+
+
+def _read_files(catalog_paths: list[Path], lineage_paths: list[Path], sources: Sources) -> Catalog:
+    # the readers bring YAML and pydantic: imported only when files are actually read
+    from graph.builder import CatalogBuilder
+    from graph.lineage import read_lineage_text
+
     builder = CatalogBuilder()
-    _read_catalog(list(catalog_paths), builder)
-    for path in _expand(lineage_paths, LINEAGE_SUFFIXES):
-        text = _read_text(path, builder)
+    _read_catalog(catalog_paths, builder, sources)
+    for path in _expand(lineage_paths, LINEAGE_SUFFIXES, sources):
+        text = _read_text(path, builder, sources)
         if text is not None:
             read_lineage_text(text, str(path), builder)
     return builder.finish()
 
 
-def _read_catalog(paths: list[Path], builder: CatalogBuilder) -> None:
+def _read_catalog(paths: list[Path], builder: CatalogBuilder, sources: Sources) -> None:
+    from graph.backstage import read_document
+    from graph.yamldocs import YamlFailure, iter_documents
+
     queue: deque[tuple[Path, bool]] = deque()
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            queue.extend((found, False) for found in _files_under(path, CATALOG_SUFFIXES))
+            queue.extend((found, False) for found in sources.walk(path, CATALOG_SUFFIXES))
         else:
             queue.append((path, True))
     seen: set[Path] = set()
@@ -64,26 +85,27 @@ def _read_catalog(paths: list[Path], builder: CatalogBuilder) -> None:
         if key in seen:
             continue
         seen.add(key)
-        text = _read_text(path, builder)
+        text = _read_text(path, builder, sources)
         if text is None:
             continue
-        file = str(path)
+        file = builder.share(str(path))
         for item in iter_documents(text):
             if isinstance(item, YamlFailure):
                 builder.problem("error", file, item.line, None, item.message)
                 break
             data, lines = item
             for target in read_document(data, lines, file, builder, strict=strict):
-                queue.extend((found, True) for found in _follow(path, target, builder))
+                queue.extend((found, True) for found in _follow(path, target, builder, sources))
 
 
-def _follow(location_file: Path, target: LocationTarget, builder: CatalogBuilder) -> list[Path]:
+def _follow(
+    location_file: Path, target: LocationTarget, builder: CatalogBuilder, sources: Sources
+) -> list[Path]:
     """The files a Location target names, relative to the Location's file; missing ones reported."""
     value = target.target.removeprefix("file:")
     base = location_file.parent
     if any(c in value for c in GLOB_CHARS):
-        pattern = value.removeprefix("./")
-        found = sorted(p for p in base.glob(pattern) if p.is_file())
+        found = sources.glob(base, value.removeprefix("./"))
         if not found:
             builder.problem(
                 "warning",
@@ -94,7 +116,7 @@ def _follow(location_file: Path, target: LocationTarget, builder: CatalogBuilder
             )
         return found
     path = Path(os.path.normpath(base / value))
-    if not path.is_file():
+    if not sources.is_file(path):
         builder.problem(
             "error",
             str(location_file),
@@ -106,31 +128,18 @@ def _follow(location_file: Path, target: LocationTarget, builder: CatalogBuilder
     return [path]
 
 
-def _expand(paths: Sequence[Path], suffixes: tuple[str, ...]) -> list[Path]:
+def _expand(paths: Sequence[Path], suffixes: tuple[str, ...], sources: Sources) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         path = Path(path)
-        files.extend(_files_under(path, suffixes) if path.is_dir() else [path])
+        files.extend(sources.walk(path, suffixes) if path.is_dir() else [path])
     return files
 
 
-def _files_under(directory: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """Matching files below `directory`, sorted, skipping hidden files and directories."""
-    found = []
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            Path(root) / name
-            for name in sorted(files)
-            if name.endswith(suffixes) and not name.startswith(".")
-        )
-    return found
-
-
-def _read_text(path: Path, builder: CatalogBuilder) -> str | None:
+def _read_text(path: Path, builder: CatalogBuilder, sources: Sources) -> str | None:
     """The file as UTF-8 text, or None with an error naming the line of the first bad byte."""
     try:
-        data = path.read_bytes()
+        data = sources.read(path)
     except OSError as exc:
         builder.problem("error", str(path), None, None, f"cannot read: {exc.strerror or exc}")
         return None

@@ -1,173 +1,144 @@
 """The loaded catalog: entities, data-flow edges, rotations and the problems found while loading.
 
-Plain slotted dataclasses and dicts only, so a 1M-entity catalog stays small in memory, queries
-are dictionary look-ups, and the whole `Catalog` pickles cleanly for the content-hash cache.
+Entities live in columns (`graph.table`) and edges in integer arrays (`graph.edges`), so a
+1M-entity catalog stays small in memory, opens from the cache at memory speed, and walks fast;
+`entities`, `downstream` and `upstream` still read as mappings keyed by canonical ref.
+The plain records (`Entity`, `Problem`, `Rotation`, ...) live in `graph.records` and are
+re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Any
 
-from rapidfuzz import fuzz, process
-
+from graph.edges import Adjacency, EdgeIndex
 from graph.errors import AmbiguousAsset, AssetNotFound
+from graph.records import (
+    NON_ASSET_KINDS,
+    Entity,
+    EscalationStep,
+    Override,
+    Problem,
+    Rotation,
+    Severity,
+)
 from graph.refs import DEFAULT_NAMESPACE, RefError, split_ref
+from graph.table import EntityMap, EntityTable
 
-Severity = Literal["error", "warning"]
+__all__ = [
+    "NON_ASSET_KINDS",
+    "Catalog",
+    "Entity",
+    "EscalationStep",
+    "Override",
+    "Problem",
+    "Rotation",
+    "Severity",
+]
 
-# Kinds that are about people and bookkeeping rather than things that can break.
-NON_ASSET_KINDS: frozenset[str] = frozenset({"group", "user", "rotation", "location"})
-
-
-@dataclass(slots=True)
-class Entity:
-    """One catalog node. `ref` is canonical; `name`/`namespace` keep the spelling of the source."""
-
-    ref: str
-    kind: str
-    namespace: str
-    name: str
-    title: str | None = None
-    description: str | None = None
-    type: str | None = None
-    owner: str | None = None
-    tags: tuple[str, ...] = ()
-    file: str = ""
-    line: int = 0
-    spec: dict[str, Any] = field(default_factory=dict)
-    system: str | None = None
-    lifecycle: str | None = None
-    # users
-    email: str | None = None
-    display_name: str | None = None
-    member_of: tuple[str, ...] = ()
-    # groups
-    members: tuple[str, ...] = ()
-    parent: str | None = None
-    children: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        """What a person reads: the display name or title, else the name."""
-        return self.display_name or self.title or self.name
-
-    @property
-    def is_asset(self) -> bool:
-        return self.kind not in NON_ASSET_KINDS
+# (names, group_members, rotations_by_owner): derived look-ups, cached with the catalog.
+Indexes = tuple[dict[str, Any], dict[str, list[str]], dict[str, list[str]]]
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something wrong in the inputs. Errors make `graph check` fail; warnings do not."""
-
-    severity: Severity
-    file: str
-    line: int | None
-    entity: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        what = f" {self.entity}:" if self.entity else ""
-        return f"{where}: {self.severity}:{what} {self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity,
-            "file": self.file,
-            "line": self.line,
-            "entity": self.entity,
-            "message": self.message,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    """Someone covers a rotation between two instants (tz-aware, `start` inclusive)."""
-
-    user: str
-    start: datetime
-    end: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class EscalationStep:
-    """Who is called next, and how long after the page when nobody acknowledged."""
-
-    ref: str
-    delay_minutes: int
-
-
-@dataclass(frozen=True, slots=True)
-class Rotation:
-    """An on-call rotation (`apiVersion: oncall/v1`, `kind: Rotation`), validated and canonical.
-
-    `members` take turns, one per `length_days`, changing at `handoff_time` local time in
-    `timezone`; the first period starts at the first handoff on or after `start` (a local date,
-    moved to `handoff_weekday` when one is given).
-    """
-
-    ref: str
-    owner: str | None
-    timezone: str
-    handoff_weekday: int | None  # Monday = 0
-    handoff_time: time
-    length_days: int
-    start: str  # ISO date, local to `timezone`
-    members: tuple[str, ...]
-    overrides: tuple[Override, ...] = ()
-    escalation: tuple[EscalationStep, ...] = ()
-
-
-@dataclass
 class Catalog:
     """Everything loaded, with the indexes the queries need. Build it with `graph.loader`.
 
     Edges run in data-flow direction: `downstream[b][a]` exists when b feeds a (a dependsOn b, or
-    a lineage event read b and wrote a); the value says where the edge came from.
+    a lineage event read b and wrote a); the value says where the edge came from. `table` and
+    `edges` are the same data by row number, for queries that walk many entities.
     """
 
-    entities: dict[str, Entity] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    downstream: dict[str, dict[str, str]] = field(default_factory=dict)
-    upstream: dict[str, dict[str, str]] = field(default_factory=dict)
-    rotations: dict[str, Rotation] = field(default_factory=dict)
-    # derived indexes, filled by `reindex()`
-    by_name: dict[str, list[str]] = field(default_factory=dict)
-    group_members: dict[str, list[str]] = field(default_factory=dict)
-    rotations_by_owner: dict[str, list[str]] = field(default_factory=dict)
-
-    # -- building -------------------------------------------------------------------------------
-
-    def add_edge(self, source: str, target: str, origin: str) -> None:
-        """Record `source` feeds `target`; the first origin seen for a pair is kept."""
-        targets = self.downstream.setdefault(source, {})
-        if target not in targets:
-            targets[target] = origin
-            self.upstream.setdefault(target, {})[source] = origin
+    def __init__(
+        self,
+        table: EntityTable | None = None,
+        edges: EdgeIndex | None = None,
+        problems: list[Problem] | None = None,
+        rotations: dict[str, Rotation] | None = None,
+        indexes: Indexes | None = None,
+    ) -> None:
+        self.table = table if table is not None else EntityTable.from_entities(())
+        self.edges = edges if edges is not None else EdgeIndex.empty(len(self.table))
+        if self.edges.size != len(self.table):
+            raise ValueError("the edges were built for a different entity table")
+        self.entities = EntityMap(self.table)
+        self.downstream = Adjacency(self.edges, self.table, "down")
+        self.upstream = Adjacency(self.edges, self.table, "up")
+        self.problems: list[Problem] = problems if problems is not None else []
+        self.rotations: dict[str, Rotation] = rotations if rotations is not None else {}
+        # lower-case name → its row, or the list of rows when several entities share the name
+        self.names: dict[str, int | list[int]] = {}
+        self.group_members: dict[str, list[str]] = {}
+        self.rotations_by_owner: dict[str, list[str]] = {}
+        # graph.search.Finder, made by the first search and never cached or pickled
+        self.search_index: Any = None
+        if indexes is None:
+            self.reindex()
+        else:
+            self.names, self.group_members, self.rotations_by_owner = indexes
 
     def reindex(self) -> None:
-        """Rebuild the look-up indexes from `entities` and `rotations`."""
-        by_name: dict[str, list[str]] = {}
+        """Rebuild the look-up indexes from the entity table and the rotations."""
+        table = self.table
+        names: dict[str, int | list[int]] = {}
+        for row, name in enumerate(table.column("name")):
+            key = name.lower()
+            if key == name:
+                key = name  # the same object: stored once in the cache
+            found = names.get(key)
+            if found is None:
+                names[key] = row
+            elif isinstance(found, int):
+                names[key] = [found, row]
+            else:
+                found.append(row)
         members: dict[str, dict[str, None]] = {}  # dicts as ordered sets: linear for big groups
-        for ref, entity in self.entities.items():
-            by_name.setdefault(entity.name.lower(), []).append(ref)
-            if entity.kind == "group":
-                for user in entity.members:
-                    members.setdefault(ref, {})[user] = None
-            elif entity.kind == "user":
-                for group in entity.member_of:
-                    members.setdefault(group, {})[ref] = None
+        refs, group_users, user_groups = (
+            table.refs,
+            table.column("members"),
+            table.column("member_of"),
+        )
+        for row, kind in enumerate(table.column("kind")):
+            if kind == "group":
+                for user in group_users[row]:
+                    members.setdefault(refs[row], {})[user] = None
+            elif kind == "user":
+                for group in user_groups[row]:
+                    members.setdefault(group, {})[refs[row]] = None
         by_owner: dict[str, list[str]] = {}
         for ref, rotation in self.rotations.items():
             if rotation.owner:
                 by_owner.setdefault(rotation.owner, []).append(ref)
-        self.by_name = by_name
+        self.names = names
         self.group_members = {group: list(users) for group, users in members.items()}
         self.rotations_by_owner = by_owner
+
+    # -- the cache's form -----------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Plain values only (strings, ints, bytes, lists, dicts): what `marshal` can store."""
+        return {
+            "table": self.table.state(),
+            "edges": self.edges.state(),
+            "problems": [(p.severity, p.file, p.line, p.entity, p.message) for p in self.problems],
+            "rotations": [_rotation_state(r) for r in self.rotations.values()],
+            "indexes": (self.names, self.group_members, self.rotations_by_owner),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Catalog:
+        names, group_members, rotations_by_owner = state["indexes"]
+        return cls(
+            EntityTable.from_state(state["table"]),
+            EdgeIndex.from_state(state["edges"]),
+            [Problem(*p) for p in state["problems"]],
+            {r[0]: _rotation_from_state(r) for r in state["rotations"]},
+            (names, group_members, rotations_by_owner),
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Catalog.from_state, (self.state(),))
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -181,14 +152,23 @@ class Catalog:
 
     @property
     def edge_count(self) -> int:
-        return sum(len(t) for t in self.downstream.values())
+        return len(self.edges)
+
+    def named(self, name: str) -> list[str]:
+        """The refs of every entity called `name` (any case)."""
+        rows = self.names.get(name.lower())
+        if rows is None:
+            return []
+        refs = self.table.refs
+        return [refs[rows]] if isinstance(rows, int) else [refs[row] for row in rows]
 
     def get(self, ref: str) -> Entity | None:
         return self.entities.get(ref.lower())
 
     def assets(self) -> Iterator[Entity]:
         """Entities that can break: not groups, users, rotations or locations."""
-        return (e for e in self.entities.values() if e.is_asset)
+        kinds, at = self.table.column("kind"), self.entities.at
+        return (at(row) for row, kind in enumerate(kinds) if kind not in NON_ASSET_KINDS)
 
     def resolve(self, text: str) -> Entity:
         """The entity `text` names: a ref (any case, kind and namespace optional) or a bare name.
@@ -207,7 +187,7 @@ class Catalog:
             if entity is None:
                 raise AssetNotFound(text, self.suggest(name))
             return entity
-        candidates = self.by_name.get(name.lower(), [])
+        candidates = self.named(name)
         if namespace is not None:
             candidates = [
                 r for r in candidates if self.entities[r].namespace.lower() == namespace.lower()
@@ -220,7 +200,9 @@ class Catalog:
 
     def suggest(self, text: str, limit: int = 5) -> list[str]:
         """The canonical refs whose names are closest to `text`, best first."""
-        names = list(self.by_name)
+        from rapidfuzz import fuzz, process  # only a failed look-up needs it
+
+        names = list(self.names)
         if not names:
             return []
         found = process.extract(
@@ -228,5 +210,41 @@ class Catalog:
         )
         refs: list[str] = []
         for name, _score, _index in found:
-            refs.extend(sorted(self.by_name[name]))
+            refs.extend(sorted(self.named(name)))
         return refs[:limit]
+
+
+def _rotation_state(rotation: Rotation) -> tuple[Any, ...]:
+    """A rotation as plain values; instants keep their UTC offset (not their zone's name, which
+    `on_call` never needs: it compares instants)."""
+    return (
+        rotation.ref,
+        rotation.owner,
+        rotation.timezone,
+        rotation.handoff_weekday,
+        rotation.handoff_time.isoformat(),
+        rotation.length_days,
+        rotation.start,
+        rotation.members,
+        tuple((o.user, o.start.isoformat(), o.end.isoformat()) for o in rotation.overrides),
+        tuple((step.ref, step.delay_minutes) for step in rotation.escalation),
+    )
+
+
+def _rotation_from_state(state: tuple[Any, ...]) -> Rotation:
+    ref, owner, zone, weekday, handoff, length, start, members, overrides, escalation = state
+    return Rotation(
+        ref=ref,
+        owner=owner,
+        timezone=zone,
+        handoff_weekday=weekday,
+        handoff_time=time.fromisoformat(handoff),
+        length_days=length,
+        start=start,
+        members=tuple(members),
+        overrides=tuple(
+            Override(user, datetime.fromisoformat(begin), datetime.fromisoformat(end))
+            for user, begin, end in overrides
+        ),
+        escalation=tuple(EscalationStep(step, delay) for step, delay in escalation),
+    )

@@ -6,31 +6,60 @@ answers they show can never disagree.
 
 from __future__ import annotations
 
-from collections import deque
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
-from rapidfuzz import fuzz, process
-
+from graph.edges import Direction
 from graph.errors import AssetNotFound
 from graph.model import Catalog, Entity, Rotation
 from graph.refs import RefError, ref_for_field
 from graph.rotation import on_call
+from graph.search import Match
+
+if TYPE_CHECKING:
+    from graph.table import EntityTable
 
 # How many assets one reason line names before it says "and N more".
 REASON_ASSET_LIMIT = 3
 
 
-@dataclass(slots=True)
 class Affected:
-    """An entity reached from the asset; `path` runs from the asset to it (both included)."""
+    """An entity reached from the asset; `path` runs from the asset to it (both included).
 
-    ref: str
-    type: str
-    hops: int
-    path: list[str]
-    owner: str | None
+    A walk can reach half of a 100k-asset graph, so `path` is made from the walk's parent links
+    the first time someone reads it (then kept): building every path up front took longer than
+    the walk itself.
+    """
+
+    __slots__ = ("_path", "_row", "_walk", "hops", "owner", "ref", "type")
+
+    def __init__(
+        self,
+        ref: str,
+        type: str,
+        hops: int,
+        path: list[str] | None,
+        owner: str | None,
+        walk: _Walk | None = None,
+        row: int = -1,
+    ) -> None:
+        self.ref = ref
+        self.type = type
+        self.hops = hops
+        self.owner = owner
+        self._path = path
+        self._walk = walk
+        self._row = row
+
+    @property
+    def path(self) -> list[str]:
+        if self._path is None:
+            self._path = self._walk.path_to(self._row) if self._walk is not None else [self.ref]
+        return self._path
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +69,106 @@ class Affected:
             "path": self.path,
             "owner": self.owner,
         }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Affected):
+            return NotImplemented
+        return self.as_dict() == other.as_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Affected(ref={self.ref!r}, type={self.type!r}, hops={self.hops}, "
+            f"path={self.path!r}, owner={self.owner!r})"
+        )
+
+
+class _Walk:
+    """One breadth-first walk's parent links: enough to give any reached row its path."""
+
+    __slots__ = ("parent", "refs", "start")
+
+    def __init__(self, parent: array[int], refs: Sequence[str], start: int) -> None:
+        self.parent, self.refs, self.start = parent, refs, start
+
+    def path_to(self, row: int) -> list[str]:
+        rows = [row]
+        parent, start = self.parent, self.start
+        while rows[-1] != start:
+            rows.append(parent[rows[-1]])
+        refs = self.refs
+        return [refs[r] for r in reversed(rows)]
+
+
+class Reach(Sequence[Affected]):
+    """What a walk reached, nearest first: a sequence of `Affected`, each made when it is read.
+
+    Why not a list: a blast radius can hold half of a 100k-asset graph, and making 55k objects
+    (and the garbage collector's passes over them) cost twice the walk itself, while the TUI's
+    tree shows one level at a time. The walk keeps only row numbers and parent links; reading an
+    item makes a fresh `Affected` (`list(reach)` makes them all). Compares equal to a list of the
+    same `Affected`s.
+    """
+
+    __slots__ = ("_ends", "_rows", "_table", "_walk")
+
+    def __init__(self, walk: _Walk, rows: array[int], ends: list[int], table: EntityTable) -> None:
+        self._walk, self._rows, self._ends, self._table = walk, rows, ends, table
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Affected: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Affected]: ...
+
+    def __getitem__(self, index: int | slice) -> Affected | list[Affected]:
+        if isinstance(index, slice):
+            return [self._make(i) for i in range(len(self._rows))[index]]
+        return self._make(range(len(self._rows))[index])
+
+    def __iter__(self) -> Iterator[Affected]:
+        walk, rows, table = self._walk, self._rows, self._table
+        refs, kinds = table.refs, table.column("kind")
+        types, owners = table.column("type"), table.column("owner")
+        first = 0
+        for hops, end in enumerate(self._ends, start=1):
+            for i in range(first, end):
+                row = rows[i]
+                yield Affected(
+                    refs[row], types[row] or kinds[row], hops, None, owners[row], walk, row
+                )
+            first = end
+
+    def refs(self) -> list[str]:
+        """The reached refs, nearest first, without making an `Affected` for each."""
+        refs = self._table.refs
+        return [refs[row] for row in self._rows]
+
+    def _make(self, i: int) -> Affected:
+        table, row = self._table, self._rows[i]
+        return Affected(
+            table.refs[row],
+            table.column("type")[row] or table.column("kind")[row],
+            bisect_right(self._ends, i) + 1,
+            None,
+            table.column("owner")[row],
+            self._walk,
+            row,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Reach | list | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Reach({len(self)} reached, {len(self._ends)} hops deep)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,65 +232,42 @@ class PageTarget:
         return {"ref": self.ref, "name": self.name, "email": self.email, "reasons": self.reasons}
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    ref: str
-    score: float
-    label: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"ref": self.ref, "score": self.score, "label": self.label}
-
-
 # -- the graph ------------------------------------------------------------------------------------
 
 
-def blast_radius(catalog: Catalog, ref: str, depth: int | None = None) -> list[Affected]:
+def blast_radius(catalog: Catalog, ref: str, depth: int | None = None) -> Reach:
     """Everything `ref` feeds, directly or not, nearest first, each with one shortest path."""
-    return _walk(catalog, catalog.downstream, _entity(catalog, ref).ref, depth)
+    return _walk(catalog, "down", _entity(catalog, ref).ref, depth)
 
 
-def upstream(catalog: Catalog, ref: str, depth: int | None = None) -> list[Affected]:
+def upstream(catalog: Catalog, ref: str, depth: int | None = None) -> Reach:
     """Everything that feeds `ref`; each `path` runs from `ref` back to that source."""
-    return _walk(catalog, catalog.upstream, _entity(catalog, ref).ref, depth)
+    return _walk(catalog, "up", _entity(catalog, ref).ref, depth)
 
 
-def _walk(
-    catalog: Catalog, adjacency: dict[str, dict[str, str]], start: str, depth: int | None
-) -> list[Affected]:
-    """Breadth-first, so the first path found to a node is a shortest one."""
-    parent: dict[str, str] = {start: start}
-    hops: dict[str, int] = {start: 0}
-    order: list[str] = []
-    queue = deque([start])
-    while queue:
-        node = queue.popleft()
-        if depth is not None and hops[node] >= depth:
-            continue
-        for succ in adjacency.get(node, {}):
-            if succ in parent:
-                continue
-            parent[succ] = node
-            hops[succ] = hops[node] + 1
-            order.append(succ)
-            queue.append(succ)
-    found = []
-    for ref in order:
-        path = [ref]
-        while path[-1] != start:
-            path.append(parent[path[-1]])
-        path.reverse()
-        entity = catalog.entities.get(ref)
-        found.append(
-            Affected(
-                ref=ref,
-                type=(entity.type or entity.kind) if entity else ref.partition(":")[0],
-                hops=hops[ref],
-                path=path,
-                owner=entity.owner if entity else None,
-            )
-        )
-    return found
+def _walk(catalog: Catalog, direction: Direction, start: str, depth: int | None) -> Reach:
+    """Breadth-first over row numbers, one level at a time, so the first path found to a row
+    is a shortest one and `hops` is the level."""
+    table = catalog.table
+    starts, neighbours = catalog.edges.lists(direction)
+    origin = table.index[start]
+    parent = array("i", [-1]) * len(table)  # not a list: the collector never needs to scan it
+    parent[origin] = origin
+    rows = array("i")
+    ends: list[int] = []
+    frontier = [origin]
+    while frontier and (depth is None or len(ends) < depth):
+        reached = []
+        for node in frontier:
+            for succ in neighbours[starts[node] : starts[node + 1]]:
+                if parent[succ] < 0:
+                    parent[succ] = node
+                    reached.append(succ)
+        if reached:
+            rows.extend(reached)
+            ends.append(len(rows))
+        frontier = reached
+    return Reach(_Walk(parent, table.refs, origin), rows, ends, table)
 
 
 # -- people ---------------------------------------------------------------------------------------
@@ -281,50 +387,13 @@ def is_owner_or_on_call(catalog: Catalog, person_ref: str, asset_ref: str, at: d
 
 
 def find(catalog: Catalog, text: str, limit: int = 20) -> list[Match]:
-    """Entities whose name, title or tags resemble `text`, best first.
+    """Entities whose name, title or tags resemble `text`, best first (see `graph.search`).
 
-    rapidfuzz ranks the candidates; among equally good ones an exact name beats a name that
-    starts with the text, which beats one that merely contains it, which beats a shorter match.
+    The first call on a catalog builds its search index; later calls, one per keystroke, do not.
     """
-    query = text.strip().lower()
-    if not query or limit <= 0:
-        return []
-    # One key per name, title and tag, so a long title does not dilute a good name match.
-    owners: list[str] = []
-    keys: list[str] = []
-    for ref, entity in catalog.entities.items():
-        if entity.kind == "location":
-            continue
-        for key in (entity.name, entity.title, *entity.tags):
-            if key:
-                owners.append(ref)
-                keys.append(key.lower())
-    found = process.extract(
-        query, keys, scorer=fuzz.WRatio, limit=max(limit * 10, 100), score_cutoff=60
-    )
-    best: dict[str, float] = {}
-    for _key, score, index in found:
-        ref = owners[index]
-        best[ref] = max(best.get(ref, 0.0), float(score))
+    from graph.search import finder
 
-    def rank(ref: str) -> tuple[int, int, int, float, int, str]:
-        name = catalog.entities[ref].name.lower()
-        return (
-            -(name == query),
-            -name.startswith(query),
-            -(query in name),
-            -best[ref],
-            len(name),
-            ref,
-        )
-
-    matches = []
-    for ref in sorted(best, key=rank)[:limit]:
-        entity = catalog.entities[ref]
-        title = entity.display_name or entity.title
-        label = f"{entity.ref} — {title}" if title else entity.ref
-        matches.append(Match(entity.ref, round(best[ref], 1), label))
-    return matches
+    return finder(catalog).find(text, limit)
 
 
 # -- helpers --------------------------------------------------------------------------------------

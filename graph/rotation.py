@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from graph.model import Override, Rotation
+from graph.records import Override, Rotation
 
 
 def on_call(rotation: Rotation, at: datetime) -> tuple[str, datetime]:
