@@ -17,7 +17,7 @@ from graph.errors import GraphError
 from incidents.errors import StoreError
 from postmortems.errors import PostmortemError
 from runbooks.errors import RunbookError
-from tui.commands import register_commands
+from tui.commands import LazyCommandGroup
 from tui.context import AppContext
 from tui.workspace import WorkspaceError
 
@@ -35,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=False,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyCommandGroup,  # imports a command's module only when that command runs
 )
 
 
@@ -70,9 +71,6 @@ def root(
         from tui.app import run_app
 
         run_app(ctx.obj)
-
-
-register_commands(app)
 
 
 def main() -> None:
