@@ -50,7 +50,9 @@ def workspace(tmp_path: Path) -> Path:
 def make_app(workspace: Path, clock: SteppingClock) -> Callable[..., OncallApp]:
     def make(root: Path | None = None, operator: str = OPERATOR) -> OncallApp:
         context = AppContext(workspace_arg=root or workspace, as_user=operator)
-        return OncallApp(context, clock=clock)
+        app = OncallApp(context, clock=clock)
+        app.animation_level = "none"  # tab underlines and scrolls land at once: faster, stable
+        return app
 
     return make
 
@@ -86,7 +88,18 @@ async def settle(pilot, app: OncallApp) -> None:  # type: ignore[no-untyped-def]
     that is how exclusive workers drop stale work, not a failure)."""
     from textual.worker import WorkerCancelled
 
-    for _ in range(3):
+    for _ in range(2):
         with contextlib.suppress(WorkerCancelled):
             await app.workers.wait_for_complete()
         await pilot.pause()
+
+
+async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Put `text` in the focused input as if typed (one Changed event, not one per key): the
+    per-key path is covered where it matters; elsewhere this keeps the suite fast."""
+    from textual.widgets import Input
+
+    focused = pilot.app.focused
+    assert isinstance(focused, Input), f"focus is on {focused!r}, not an input"
+    focused.insert_text_at_cursor(text)
+    await pilot.pause()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import OptionList, Static
 
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, type_text
 from tui.screens.graph import GraphScreen
 from tui.screens.incidents import IncidentsScreen
 from tui.screens.new_incident import NewIncidentScreen
@@ -34,7 +34,8 @@ async def test_trees_and_runbooks_follow_the_selected_asset(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
-        await pilot.press("g", *"training-db")
+        await pilot.press("g")
+        await type_text(pilot, "training-db")
         await settle(pilot, app)
         screen = app.screen
         down = screen.query_one("#downstream-tree", DependencyTree)
@@ -55,7 +56,8 @@ async def test_ctrl_o_opens_an_incident_on_the_asset_being_looked_at(make_app) -
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
-        await pilot.press("g", *"pricing-feed")
+        await pilot.press("g")
+        await type_text(pilot, "pricing-feed")
         await settle(pilot, app)
         await pilot.press("ctrl+o")
         await settle(pilot, app)
@@ -67,7 +69,8 @@ async def test_an_unknown_name_says_nothing_matches(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
-        await pilot.press("g", *"zzqqxx")
+        await pilot.press("g")
+        await type_text(pilot, "zzqqxx")
         await settle(pilot, app)
         options = app.screen.query_one("#asset-matches", OptionList)
         assert "No asset matches" in str(options.get_option_at_index(0).prompt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, Static
 
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, type_text
 from tui.screens.confirm_destructive import ConfirmDestructive
 from tui.screens.incident import IncidentScreen
 from tui.screens.prompt import TextPromptScreen
@@ -110,7 +110,8 @@ async def test_a_held_lease_names_its_holder_and_f_takes_it_over_with_a_reason(
         assert "press ctrl+f" in notice
         await pilot.press("ctrl+f")
         assert isinstance(app.screen, TextPromptScreen)
-        await pilot.press(*"ben is asleep", "enter")
+        await type_text(pilot, "ben is asleep")
+        await pilot.press("enter")
         await settle(pilot, app)
         assert screen.session is not None
     lease = open_store().get_lease(TRAINING_DB)

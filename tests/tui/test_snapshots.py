@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import RichLog
 
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, type_text
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 
@@ -22,6 +23,12 @@ Steps = Callable[[Pilot], Awaitable[None]]
 
 async def _ready(pilot: Pilot) -> None:
     await settle(pilot, pilot.app)
+    # A log follows its end after the next repaint; when that repaint lands relative to the
+    # screenshot varies from run to run, so bring every log to its end now.
+    for screen in pilot.app.screen_stack:
+        for log in screen.query(RichLog):
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
+    await pilot.wait_for_scheduled_animations()
 
 
 async def incidents(pilot: Pilot) -> None:
@@ -83,7 +90,8 @@ async def confirm_destructive(pilot: Pilot) -> None:
 
 async def owners(pilot: Pilot) -> None:
     await _ready(pilot)
-    await pilot.press("g", *"training-db")
+    await pilot.press("g")
+    await type_text(pilot, "training-db")
     await _ready(pilot)
 
 

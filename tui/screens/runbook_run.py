@@ -667,7 +667,9 @@ class RunbookRunScreen(OncallScreen[None]):
 
     @on(Reported)
     def _reported(self, message: Reported) -> None:
-        self.query_one("#run-log", RichLog).write(message.line)
+        log = self.query_one("#run-log", RichLog)
+        log.write(message.line, scroll_end=False)
+        log.scroll_end(animate=False, immediate=True, x_axis=False)
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:
