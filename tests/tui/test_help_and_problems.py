@@ -59,3 +59,9 @@ async def test_the_palette_offers_the_current_screens_keys_as_commands(make_app)
         assert "New incident" in names
         assert "Owners" in names
         assert "Help" in names
+        await pilot.press("ctrl+p")
+        await pilot.press(*"new incid")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "NewIncidentScreen"

@@ -181,3 +181,22 @@ async def test_p_posts_to_the_workspace_webhook_with_an_idempotency_key(
         assert "user:default/ana.lima" in body["to"]
     pages = [e for e in open_store().events("INC-1") if e.kind == "page"]
     assert pages[-1].data["delivered"] == "webhook"
+
+
+async def test_paging_many_people_asks_first(make_app, broken, open_store, monkeypatch) -> None:
+    import tui.screens.incident as incident_module
+    from tui.screens.choice import ChoiceScreen
+
+    monkeypatch.setattr(incident_module, "PAGE_WITHOUT_ASKING", 1)  # the demo pages three
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open(app, pilot)
+        await pilot.press("p")
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("n")
+        await settle(pilot, app)
+        assert not [e for e in open_store().events("INC-1") if e.kind == "page"]
+        await pilot.press("p")
+        await pilot.press("y")
+        await settle(pilot, app)
+    assert len([e for e in open_store().events("INC-1") if e.kind == "page"]) == 1

@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 from tui.backend import Impact
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
+from tui.screens.choice import ChoiceScreen
 from tui.screens.prompt import TextPromptScreen
 from tui.widgets.dependency_tree import DependencyTree, ReachIndex, format_path
 from tui.widgets.incident_header import IncidentHeader
@@ -47,6 +48,9 @@ STATUS_ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 WIDE_COLUMNS = 120
+
+# Waking more people than this at 3 AM deserves a second look first.
+PAGE_WITHOUT_ASKING = 5
 WIDE_ROWS = 36
 
 
@@ -344,8 +348,27 @@ class IncidentScreen(OncallScreen[None]):
         self.poll()
 
     def action_page(self) -> None:
-        if self.impact is not None and self.impact.page:
-            self.send_page(list(self.impact.page))
+        if self.impact is None or not self.impact.page:
+            return
+        targets = list(self.impact.page)
+        if len(targets) <= PAGE_WITHOUT_ASKING:
+            self.send_page(targets)
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == "page":
+                self.send_page(targets)
+
+        names = ", ".join(t.name for t in targets[:8])
+        more = f" and {len(targets) - 8} more" if len(targets) > 8 else ""
+        self.app.push_screen(
+            ChoiceScreen(
+                f"Page {len(targets)} people?",
+                f"The blast radius reaches {len(targets)} people on call or owning: {names}{more}.",
+                [("page", "Page them all", "y"), ("no", "Not now", "n")],
+            ),
+            callback=answered,
+        )
 
     @work(thread=True, group="incident-write")
     def send_page(self, targets: list[Any]) -> None:
