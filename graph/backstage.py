@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from yaml.nodes import SequenceNode
 
 from graph.builder import CatalogBuilder, Expectation, Flow
 from graph.records import Entity, EscalationStep, Override, Rotation
@@ -168,13 +169,16 @@ def _references(
 ) -> dict[str, str | list[str]]:
     """Canonical refs per field; each goes to `pending` for an existence check (and an edge)."""
     found: dict[str, str | list[str]] = {}
+    fields = lines.fields("spec")  # the spec's value nodes by key, found once per document
+    spec_line = lines.at("spec")
     for field in SINGLE_REF_FIELDS:
         value = getattr(spec, field)
         if value is None:
             continue
-        line = lines.at("spec", field)
+        node = fields.get(field)
+        line = node.start_mark.line + 1 if node is not None else spec_line
         try:
-            target = builder.share(ref_for_field(value, field, namespace))
+            target = builder.ref_for_field(value, field, namespace)
         except RefError as exc:
             builder.problem("error", file, line, ref, f"spec.{field}: {exc}")
             continue
@@ -184,11 +188,14 @@ def _references(
         values = getattr(spec, field)
         if not values:
             continue
+        node = fields.get(field)
+        items = node.value if isinstance(node, SequenceNode) else []
+        list_line = node.start_mark.line + 1 if node is not None else spec_line
         targets = []
         for i, value in enumerate(values):
-            line = lines.at("spec", field, i)
+            line = items[i].start_mark.line + 1 if i < len(items) else list_line
             try:
-                target = builder.share(ref_for_field(value, field, namespace))
+                target = builder.ref_for_field(value, field, namespace)
             except RefError as exc:
                 builder.problem("error", file, line, ref, f"spec.{field}: {exc}")
                 continue

@@ -16,6 +16,7 @@ from typing import Literal
 from graph.edges import REFERRER_IS_SOURCE, REFERRER_IS_TARGET, WHOLE_TEXT, EdgeIndex
 from graph.model import Catalog
 from graph.records import Entity, Problem, Rotation, Severity
+from graph.refs import ref_for_field
 from graph.table import EntityTable
 
 # Which way data flows along a reference, seen from the entity that holds it.
@@ -46,6 +47,7 @@ class CatalogBuilder:
         self._edges: list[tuple[str, str, str, int, str]] = []
         # one string object per distinct ref: references repeat (owners, systems) by the thousand
         self._refs: dict[str, str] = {}
+        self._canonical: dict[tuple[str, str, str], str] = {}
 
     # -- what readers call ---------------------------------------------------------------------
 
@@ -57,6 +59,15 @@ class CatalogBuilder:
     def share(self, ref: str) -> str:
         """The one stored copy of an equal string (refs, files): memory for 1M entities."""
         return self._refs.setdefault(ref, ref)
+
+    def ref_for_field(self, text: str, field: str, namespace: str) -> str:
+        """`graph.refs.ref_for_field`, remembered: the same owner or system is named thousands of
+        times. Raises RefError as it does (failures are not remembered)."""
+        key = (text, field, namespace)
+        found = self._canonical.get(key)
+        if found is None:
+            found = self._canonical[key] = self.share(ref_for_field(text, field, namespace))
+        return found
 
     def add_entity(self, entity: Entity) -> bool:
         """Add a new entity; a second definition of the same ref is an error and is dropped."""
@@ -96,7 +107,12 @@ class CatalogBuilder:
 
     def finish(self) -> Catalog:
         entities = self.entities
-        edges = self._edges
+        self._link_group_tree()
+        table = EntityTable.from_entities(entities.values())
+        edges = _EdgeLists(table.index)
+        for source, target, file, line, note in self._edges:
+            edges.add(source, target, file, line, note)
+        self._edges = []
         for referrer, field, target, file, line, flow in self._pending:
             if target not in entities:
                 if field == "owner":
@@ -104,20 +120,17 @@ class CatalogBuilder:
                 else:
                     message = f"{field} refers to {target}, which does not exist"
                 self.problem("warning", file, line, referrer, message)
-                continue
-            if flow == "in":
-                edges.append((target, referrer, file, line or 0, REFERRER_IS_TARGET + field))
+            elif flow == "in":
+                edges.add(target, referrer, file, line or 0, REFERRER_IS_TARGET + field)
             elif flow == "out":
-                edges.append((referrer, target, file, line or 0, REFERRER_IS_SOURCE + field))
+                edges.add(referrer, target, file, line or 0, REFERRER_IS_SOURCE + field)
         self._pending = []
-        self._link_group_tree()
+        self._canonical = {}
         for entity in entities.values():
             if entity.kind in OWNED_KINDS and entity.owner is None:
                 self.problem("warning", entity.file, entity.line, entity.ref, "has no owner")
-        table = EntityTable.from_entities(entities.values())
         self.entities = {}
-        graph = _edge_index(table, edges)
-        self._edges = []
+        graph = edges.index(len(table))
         self._report_cycles(table, graph)
         return Catalog(table, graph, self.problems, self.rotations)
 
@@ -163,19 +176,35 @@ class CatalogBuilder:
             )
 
 
-def _edge_index(table: EntityTable, edges: list[tuple[str, str, str, int, str]]) -> EdgeIndex:
-    """The edges by row number, their files and notes each stored once."""
-    index = table.index
-    files: dict[str, int] = {}
-    notes: dict[str, int] = {}
-    sources = [index[source] for source, _t, _f, _l, _n in edges]
-    targets = [index[target] for _s, target, _f, _l, _n in edges]
-    file_ids = [files.setdefault(file, len(files)) for _s, _t, file, _l, _n in edges]
-    lines = [line for _s, _t, _f, line, _n in edges]
-    note_ids = [notes.setdefault(note, len(notes)) for _s, _t, _f, _l, note in edges]
-    return EdgeIndex.build(
-        len(table), sources, targets, (file_ids, lines, note_ids), list(files), list(notes)
-    )
+class _EdgeLists:
+    """Edges by row number as they are found, their files and notes each stored once."""
+
+    def __init__(self, rows: dict[str, int]) -> None:
+        self.rows = rows
+        self.sources: list[int] = []
+        self.targets: list[int] = []
+        self.files: dict[str, int] = {}
+        self.file_ids: list[int] = []
+        self.lines: list[int] = []
+        self.notes: dict[str, int] = {}
+        self.note_ids: list[int] = []
+
+    def add(self, source: str, target: str, file: str, line: int, note: str) -> None:
+        self.sources.append(self.rows[source])
+        self.targets.append(self.rows[target])
+        self.file_ids.append(self.files.setdefault(file, len(self.files)))
+        self.lines.append(line)
+        self.note_ids.append(self.notes.setdefault(note, len(self.notes)))
+
+    def index(self, size: int) -> EdgeIndex:
+        return EdgeIndex.build(
+            size,
+            self.sources,
+            self.targets,
+            (self.file_ids, self.lines, self.note_ids),
+            list(self.files),
+            list(self.notes),
+        )
 
 
 def strongly_connected_components(graph: Mapping[str, Iterable[str]]) -> list[set[str]]:

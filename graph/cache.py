@@ -2,20 +2,26 @@
 
 One file per set of requested paths, `catalog-<hash of the paths>.bin` in the cache directory:
 
-    MAGIC | header length (8 bytes, little-endian) | marshal(header) | marshal(catalog state)
+    MAGIC | header length (8 bytes, little-endian) | marshal(header) | padding | payload
 
-The header holds the code key and the `graph.sources` record of every file-system fact the load
-depended on. The cached catalog is used only when the code key matches (cache format, Python's
-`marshal` version, byte order, and a digest of `graph`'s own source files, so changing the loader
-invalidates every cache) and `graph.sources.verify` finds every fact still true. The payload is
-decoded only after that, with the garbage collector paused: it is a few hundred thousand plain
-strings, lists and byte arrays, which `marshal` reads at memory speed.
+The header holds the code key, the `graph.sources` record of every file-system fact the load
+depended on, and where the payload's parts lie. The cached catalog is used only when the code key
+matches (cache format, Python's `marshal` version, byte order, and a digest of `graph`'s own
+source files, so changing the loader invalidates every cache) and `graph.sources.verify` finds
+every fact still true.
 
-Why `marshal` and not pickle: the state is plain data by design (`Catalog.state`), `marshal`
-reads it about a third faster, and it cannot be made to run code. Writes go to a temporary file
-in the same directory and are renamed into place, so a reader never sees half a file. A cache
-that is missing, truncated, corrupt, from another version or stale is ignored and rebuilt; a
-cache directory that cannot be written is skipped. The cache can only make a load faster.
+The payload is `Catalog.state()`, plain data by design, split in two: its structure (the columns
+of strings, the indexes) as one `marshal` blob, and every large byte string (integer arrays, the
+packed text columns) as a raw, 8-byte aligned section. The file is memory-mapped and the raw
+sections are used in place, so a column or the edge arrays cost nothing until a query reads
+them, and only the structure is decoded up front, with the garbage collector paused. `marshal`
+rather than pickle: it reads plain data about a third faster, and loading it never calls code
+named by the data.
+
+Writes go to a temporary file in the same directory and are renamed into place, so a reader
+never sees half a file (and a mapped file is never changed under a reader). A cache that is
+missing, truncated, corrupt, from another version or stale is ignored and rebuilt; a cache
+directory that cannot be written is skipped. The cache can only make a load faster.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import marshal
+import mmap
 import os
 import sys
 import tempfile
@@ -35,8 +42,13 @@ from graph.model import Catalog
 from graph.sources import Sources, verify
 
 MAGIC = b"oncall catalog cache\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _LENGTH_BYTES = 8
+RAW_MIN_BYTES = 4096  # byte strings at least this long are stored raw and read in place
+_RAW = "\0raw"  # (_RAW, n) in the structure stands for raw section n
+# Only containers this small are searched for byte strings: the structure's skeleton, never
+# its columns of 100k strings.
+_SKELETON_MAX = 32
 
 _code_key: str | None = None
 
@@ -83,12 +95,13 @@ def read_cached(
             valid, refreshed = verify(header["sources"])
             if not valid:
                 return None
-            payload = handle.read()
-        catalog = _decode(payload)
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        payload = memoryview(mapped)[_aligned(len(MAGIC) + _LENGTH_BYTES + length) :]
+        catalog = _decode(payload, header)
     except Exception:
         return None
     if refreshed:
-        _write(path, header, payload)
+        _write(path, header, [payload])
     return catalog
 
 
@@ -100,22 +113,68 @@ def write_cached(
     catalog: Catalog,
 ) -> None:
     """Store `catalog` as built from `sources`; failing to store it changes nothing."""
+    raws: list[bytes] = []
     try:
-        payload = marshal.dumps(catalog.state())
+        structure = marshal.dumps(_take_raws(catalog.state(), raws))
     except ValueError:  # something marshal cannot hold slipped into the state: do not cache
         return
-    header = {"code": code_key(), "sources": sources.state()}
-    _write(cache_file(cache_dir, catalog_paths, lineage_paths), header, payload)
+    parts: list[bytes | memoryview] = [structure]
+    layout = []
+    offset = len(structure)
+    for raw in raws:
+        padding = _aligned(offset) - offset
+        parts.append(b"\0" * padding)
+        offset += padding
+        layout.append((offset, len(raw)))
+        parts.append(raw)
+        offset += len(raw)
+    header = {
+        "code": code_key(),
+        "sources": sources.state(),
+        "structure": len(structure),
+        "raws": layout,
+    }
+    _write(cache_file(cache_dir, catalog_paths, lineage_paths), header, parts)
 
 
-def _decode(payload: bytes) -> Catalog:
+def _decode(payload: memoryview, header: dict[str, Any]) -> Catalog:
+    raws = [payload[start : start + size] for start, size in header["raws"]]
     with paused_gc():  # nothing here can form a cycle; collecting while building them is waste
-        state: Any = marshal.loads(payload)
-        return Catalog.from_state(state)
+        structure = marshal.loads(payload[: header["structure"]])
+        return Catalog.from_state(_put_raws(structure, raws))
 
 
-def _write(path: Path, header: dict[str, Any], payload: bytes) -> None:
+def _take_raws(value: Any, raws: list[bytes]) -> Any:
+    """`value` with each large byte string in its skeleton moved to `raws`, leaving a marker."""
+    if isinstance(value, bytes) and len(value) >= RAW_MIN_BYTES:
+        raws.append(value)
+        return (_RAW, len(raws) - 1)
+    if isinstance(value, dict) and len(value) <= _SKELETON_MAX:
+        return {key: _take_raws(item, raws) for key, item in value.items()}
+    if isinstance(value, list | tuple) and len(value) <= _SKELETON_MAX:
+        items = [_take_raws(item, raws) for item in value]
+        return items if isinstance(value, list) else tuple(items)
+    return value
+
+
+def _put_raws(value: Any, raws: list[memoryview]) -> Any:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == _RAW:
+        return raws[value[1]]
+    if isinstance(value, dict) and len(value) <= _SKELETON_MAX:
+        return {key: _put_raws(item, raws) for key, item in value.items()}
+    if isinstance(value, list | tuple) and len(value) <= _SKELETON_MAX:
+        items = [_put_raws(item, raws) for item in value]
+        return items if isinstance(value, list) else tuple(items)
+    return value
+
+
+def _aligned(offset: int) -> int:
+    return (offset + 7) // 8 * 8
+
+
+def _write(path: Path, header: dict[str, Any], payload: list[bytes | memoryview]) -> None:
     head = marshal.dumps(header)
+    start = len(MAGIC) + _LENGTH_BYTES + len(head)
     temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,7 +185,9 @@ def _write(path: Path, header: dict[str, Any], payload: bytes) -> None:
             handle.write(MAGIC)
             handle.write(len(head).to_bytes(_LENGTH_BYTES, "little"))
             handle.write(head)
-            handle.write(payload)
+            handle.write(b"\0" * (_aligned(start) - start))
+            for part in payload:
+                handle.write(part)
         os.replace(temporary, path)
         temporary = None
     except OSError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 if TYPE_CHECKING:
     from graph.table import EntityTable
@@ -24,6 +24,8 @@ REFERRER_IS_SOURCE = ">"  # "file:line (source field target)": source dependency
 WHOLE_TEXT = "="  # "file:line (note)": e.g. an OpenLineage run
 
 Direction = Literal["down", "up"]
+# An `array("i")` when built, a `memoryview` of the cache file when loaded: both index alike.
+Ints: TypeAlias = "array[int] | memoryview"
 
 
 def _ints(values: Sequence[int] = ()) -> array[int]:
@@ -51,12 +53,12 @@ class EdgeIndex:
     def __init__(
         self,
         size: int,
-        down_start: array[int],
-        down_to: array[int],
-        up_start: array[int],
-        up_from: array[int],
-        up_edge: array[int],
-        origin: tuple[array[int], array[int], array[int]],
+        down_start: Ints,
+        down_to: Ints,
+        up_start: Ints,
+        up_from: Ints,
+        up_edge: Ints,
+        origin: tuple[Ints, Ints, Ints],
         files: list[str],
         notes: list[str],
     ) -> None:
@@ -119,6 +121,7 @@ class EdgeIndex:
     # -- the cache's form -----------------------------------------------------------------------
 
     def state(self) -> tuple[int, list[bytes], list[str], list[str]]:
+        """Plain values for `marshal`: the arrays as bytes (read back in place, see `from_state`)."""
         arrays = [
             self.down_start,
             self.down_to,
@@ -129,16 +132,12 @@ class EdgeIndex:
             self.origin_line,
             self.origin_note,
         ]
-        return self.size, [a.tobytes() for a in arrays], self.files, self.notes
+        return self.size, [a.tobytes() for a in arrays], self.files, self.notes  # type: ignore[misc]
 
     @classmethod
     def from_state(cls, state: tuple[int, list[bytes], list[str], list[str]]) -> EdgeIndex:
         size, blobs, files, notes = state
-        arrays = []
-        for blob in blobs:
-            values = _ints()
-            values.frombytes(blob)
-            arrays.append(values)
+        arrays = [memoryview(blob).cast("B").cast("i") for blob in blobs]
         if len(arrays) != 8 or len(arrays[0]) != size + 1 or len(arrays[2]) != size + 1:
             raise ValueError("edge arrays do not match the entity count")
         down_start, down_to, up_start, up_from, up_edge, o_file, o_line, o_note = arrays

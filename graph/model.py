@@ -167,8 +167,9 @@ class Catalog:
 
     def assets(self) -> Iterator[Entity]:
         """Entities that can break: not groups, users, rotations or locations."""
-        kinds, at = self.table.column("kind"), self.entities.at
-        return (at(row) for row, kind in enumerate(kinds) if kind not in NON_ASSET_KINDS)
+        kinds = self.table.column("kind")
+        every = self.entities.all()
+        return (every[row] for row, kind in enumerate(kinds) if kind not in NON_ASSET_KINDS)
 
     def resolve(self, text: str) -> Entity:
         """The entity `text` names: a ref (any case, kind and namespace optional) or a bare name.

@@ -5,6 +5,8 @@ a node tree first (kept only while that document is read) and lines are looked u
 such as `("spec", "dependsOn", 2)`. Documents are built from the nodes by `_construct`, which does
 what PyYAML's safe constructor does for plain documents in a fifth of the time (its generic
 machinery dominated a 100k-entity load); anything unusual falls back to PyYAML's own constructor.
+Tags are resolved by `_FastLoader`, which answers what PyYAML's resolver answers without its
+per-node bookkeeping for path resolvers (which the safe loader has none of).
 """
 
 from __future__ import annotations
@@ -20,6 +22,39 @@ try:  # the C parser is ~10x faster; fall back to the pure-Python one when libya
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+STR_TAG = "tag:yaml.org,2002:str"
+SEQ_TAG = "tag:yaml.org,2002:seq"
+MAP_TAG = "tag:yaml.org,2002:map"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _FastLoader(_Loader):  # type: ignore[valid-type, misc]
+    """The safe loader with a quicker tag resolver, used while no path or wildcard resolver has
+    been registered (PyYAML's API allows it, globally; then `_Loader` itself is used).
+
+    libyaml's composer calls `resolve` for each of the ~30 nodes of every document, and
+    `descend_resolver`/`ascend_resolver` around each collection; without path resolvers the
+    latter two do nothing, so they are C callables that do nothing cheaply.
+    """
+
+    def resolve(self, kind: type[Node], value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1] if value else "", ()):
+                    if regexp.match(value):
+                        return tag  # type: ignore[no-any-return]
+            return STR_TAG
+        return SEQ_TAG if kind is SequenceNode else MAP_TAG
+
+    descend_resolver = staticmethod(slice)  # (node, index) -> a throwaway slice
+    ascend_resolver = staticmethod(tuple)  # () -> the empty tuple
+
+
+def _loader(text: str) -> Any:
+    plain = _Loader.yaml_path_resolvers or None in _Loader.yaml_implicit_resolvers
+    return _Loader(text) if plain else _FastLoader(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +87,15 @@ class Lines:
             node = child
         return node.start_mark.line + 1
 
+    def fields(self, *path: str | int) -> dict[str, Node]:
+        """The value nodes of the mapping at `path` by key (empty when it is not a mapping)."""
+        node: Node | None = self.root
+        for step in path:
+            node = _child(node, step) if node is not None else None
+        if not isinstance(node, MappingNode):
+            return {}
+        return {key.value: value for key, value in node.value if isinstance(key, ScalarNode)}
+
     def entity_line(self) -> int:
         """Where an entity is best pointed at: its `metadata.name`, else the document start."""
         return self.at("metadata", "name")
@@ -65,10 +109,6 @@ def _child(node: Node, step: str | int) -> Node | None:
     elif isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
         return node.value[step]
     return None
-
-
-STR_TAG = "tag:yaml.org,2002:str"
-MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _Unusual(Exception):
@@ -116,7 +156,7 @@ def _fast(loader: Any, node: Node, done: dict[int, Any], busy: set[int]) -> Any:
 
 def iter_documents(text: str) -> Iterator[tuple[Any, Lines] | YamlFailure]:
     """Each non-empty document with its lines; a `YamlFailure` ends the stream when it is malformed."""
-    loader = _Loader(text)
+    loader = _loader(text)
     try:
         while True:
             try:
