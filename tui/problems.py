@@ -31,6 +31,11 @@ _NEXT_STEPS: list[tuple[str, str]] = [
         "Another run is changing this asset. Wait for it to finish, talk to its holder, "
         "or press ctrl+f to take the lease over with a written reason.",
     ),
+    (
+        "RunStillActive",
+        "That run may still be going on another machine: ask its operator, or press ctrl+f "
+        "to take it over with a written reason.",
+    ),
     ("AssetNotFound", "Check the name, or search for it with g (owners and assets)."),
     ("AmbiguousAsset", "Use the full ref (kind:namespace/name) of the one you mean."),
     ("IncidentNotFound", "Go back (escape) and pick an incident from the list."),

@@ -221,3 +221,43 @@ async def test_a_failed_step_is_shown_in_place_with_what_to_do_and_can_be_retrie
         states = {s.id: s.status for s in screen.session.plan()}
         assert states["pause-etl"] == "done"
         assert not screen.query_one(Notice).is_showing
+
+
+async def test_resuming_a_run_that_may_still_be_alive_elsewhere_needs_a_reason(
+    make_app, broken, workspace, open_store
+) -> None:
+    import os
+    import subprocess
+
+    from tests.conftest import oncall_argv
+
+    argv = oncall_argv(
+        "--workspace", str(workspace), "--as", "ana.lima",
+        "runbook", "run", "training-store-partial-load", "--incident", "INC-1",
+        "--yes", "--yes-destructive", "--param", "asset=training-db",
+        "--param", f"since={broken.since}", "--param", f"day={broken.day}",
+    )  # fmt: skip
+    env = {**os.environ, "ONCALL_FAILPOINT": "snapshot-partial:before"}
+    assert subprocess.run(argv, env=env, capture_output=True, timeout=60).returncode == -9
+    store = open_store()
+    for lease in store.list_leases(run_id="RUN-1"):  # as if the run lived on another laptop
+        store.force_lease(lease.asset, lease.holder, "INC-1", "RUN-1", 3600, "laptop-2 pid 77")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        app.resume_run("INC-1", "RUN-1")
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RunbookRunScreen)
+        assert screen.session is None
+        notice = str(screen.query_one(Notice).render())
+        assert "may still be running on laptop-2 pid 77" in notice
+        assert "ctrl+f" in notice
+        await pilot.press("ctrl+f")
+        assert isinstance(app.screen, TextPromptScreen)
+        await type_text(pilot, "laptop-2 is off, checked with ana")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert screen.session is not None and screen.session.run_id == "RUN-1"
+    overrides = [e for e in open_store().events("INC-1") if e.kind == "override"]
+    assert overrides and "laptop-2 is off" in overrides[-1].message

@@ -97,6 +97,11 @@ class IncidentScreen(OncallScreen[None]):
             self.problem = problem
             self.runbooks_problem = runbooks_problem
 
+    class RunsLoaded(Message):
+        def __init__(self, runs: list[Any]) -> None:
+            super().__init__()
+            self.runs = runs
+
     class Failed(Message):
         def __init__(self, problem: Problem) -> None:
             super().__init__()
@@ -168,12 +173,8 @@ class IncidentScreen(OncallScreen[None]):
         first = self.incident is None
         self.incident = message.incident
         notice = self.query_one(Notice)
-        if (
-            notice.is_showing
-            and notice.has_class("-error")
-            and getattr(self, "_poll_failed", False)
-        ):
-            notice.clear()
+        if self._poll_failed and notice.is_showing:
+            notice.clear()  # the store answers again: the problem shown is over
         self._poll_failed = False
         self.query_one(IncidentHeader).show(message.incident)
         timeline = self.query_one(Timeline)
@@ -227,10 +228,13 @@ class IncidentScreen(OncallScreen[None]):
         self.query_one(PeoplePanel).show(message.impact.teams, message.impact.page)
         self.runbooks = message.runbooks
         self.runbooks_problem = message.runbooks_problem
-        self.query_one(RunbookList).show(message.runbooks, message.runbooks_problem, message.runs)
-        self.runbook_ids = [r.key for r in message.runbooks] + [
-            f"run:{r.id}" for r in message.runs if r.status != "done" and not r.dry_run
-        ]
+        self._show_runbooks(message.runs)
+
+    def _show_runbooks(self, runs: list[Any]) -> None:
+        """Unfinished runs of this incident first (to resume), then the suggested runbooks."""
+        self.query_one(RunbookList).show(self.runbooks, self.runbooks_problem, runs)
+        resumable = [f"run:{r.id}" for r in runs if r.status != "done" and not r.dry_run]
+        self.runbook_ids = resumable + [r.key for r in self.runbooks]
         self.refresh_bindings()
 
     def on_screen_resume(self) -> None:
@@ -247,18 +251,9 @@ class IncidentScreen(OncallScreen[None]):
             return
         self.post_message(self.RunsLoaded(runs))
 
-    class RunsLoaded(Message):
-        def __init__(self, runs: list[Any]) -> None:
-            super().__init__()
-            self.runs = runs
-
     @on(RunsLoaded)
     def _runs_loaded(self, message: RunsLoaded) -> None:
-        self.query_one(RunbookList).show(self.runbooks, self.runbooks_problem, message.runs)
-        self.runbook_ids = [r.key for r in self.runbooks] + [
-            f"run:{r.id}" for r in message.runs if r.status != "done" and not r.dry_run
-        ]
-        self.refresh_bindings()
+        self._show_runbooks(message.runs)
 
     @on(DependencyTree.PathShown)
     def _path(self, message: DependencyTree.PathShown) -> None:

@@ -266,13 +266,13 @@ class RunbookRunScreen(OncallScreen[None]):
 
     def action_toggle_dry_run(self) -> None:
         if self.session is not None and not self.session.dry_run:
-            return
-        if not self.dry_run and self.vet_state != "vetted":
-            return
-        if self.dry_run and self.vet_state != "vetted":
+            return  # a live run is under way
+        if self.vet_state != "vetted":
             self.query_one(Notice).show_problem(
                 Problem(
-                    "Only a dry run is possible: this runbook is not vetted.", "Ask a reviewer."
+                    "Only a dry run is possible: this runbook is not vetted as it stands.",
+                    "A reviewer vets it with `oncall runbook vet FILE --reviewer NAME`.",
+                    kind="warning",
                 )
             )
             return
@@ -311,15 +311,24 @@ class RunbookRunScreen(OncallScreen[None]):
             )
         except Exception as exc:
             self._set_busy(None)
-            self.post_message(self.Failed(explain(exc), getattr(exc, "lease", None)))
+            self.post_message(self.Failed(explain(exc), _takeover(exc)))
             return
         self._set_busy(None)
         self.post_message(self.Started(session))
 
     @work(thread=True, group="run")
-    def resume(self, run_id: str, force_reason: str | None) -> None:
+    def resume(self, run_id: str, force_reason: str | None, refusal: str | None = None) -> None:
         self._set_busy("resuming")
         try:
+            if force_reason and refusal:
+                # The engine takes the run over without a lease conflict to record: say on the
+                # timeline who overrode the "may still be running" refusal, and why.
+                self.backend.record_decision(
+                    self.incident_id,
+                    f"took over {run_id}, which {refusal.removeprefix(run_id).strip()}: "
+                    f"{force_reason}",
+                    {"run": run_id, "reason": force_reason, "override": "resume"},
+                )
             session = self.backend.resume_run(
                 run_id=run_id,
                 options=self._engine_options(force_reason),
@@ -328,7 +337,7 @@ class RunbookRunScreen(OncallScreen[None]):
             )
         except Exception as exc:
             self._set_busy(None)
-            self.post_message(self.Failed(explain(exc), getattr(exc, "lease", None)))
+            self.post_message(self.Failed(explain(exc), _takeover(exc)))
             return
         self._set_busy(None)
         self.post_message(self.Started(session))
@@ -350,7 +359,7 @@ class RunbookRunScreen(OncallScreen[None]):
     def _failed(self, message: Failed) -> None:
         problem = message.problem
         self.lease_refused = message.lease
-        if message.lease is not None:
+        if message.lease is not None and not isinstance(message.lease, str):
             lease = message.lease
             problem = Problem(
                 f"{short_ref(lease.asset)} is leased by {short_ref(lease.holder)} (run "
@@ -697,22 +706,31 @@ class RunbookRunScreen(OncallScreen[None]):
     def action_force_lease(self) -> None:
         if self.lease_refused is None:
             return
-        lease = self.lease_refused
+        refusal = self.lease_refused
 
         def forced(reason: str | None) -> None:
             if not reason:
                 return
             self.query_one(Notice).clear()
             if self.resume_id is not None:
-                self.resume(self.resume_id, reason)
+                note = refusal if isinstance(refusal, str) else None
+                self.resume(self.resume_id, reason, note)
             else:
                 self.start(self.raw_params, reason)
 
+        if isinstance(refusal, str):  # a resume refused: the run may be alive elsewhere
+            title = f"Take over {self.resume_id}?"
+            why = f"{refusal}. Taking it over while it still runs would interleave two runs."
+        else:
+            title = f"Take over the lease on {short_ref(refusal.asset)}?"
+            why = (
+                f"{short_ref(refusal.holder)} holds it for {refusal.run_id}. Taking it over lets "
+                "this run change the asset while that run may still be working"
+            )
         self.app.push_screen(
             TextPromptScreen(
-                f"Take over the lease on {short_ref(lease.asset)}?",
-                f"{short_ref(lease.holder)} holds it for {lease.run_id}. Taking it over lets this run "
-                "change the asset while that run may still be working: say why.",
+                title,
+                f"{why}: say why it is safe (it goes on the timeline).",
                 placeholder="e.g. RUN-1's laptop died; confirmed with its holder",
                 submit="Force",
             ),
@@ -743,6 +761,17 @@ class RunbookRunScreen(OncallScreen[None]):
             self.post_message(self.Failed(explain(exc)))
             return
         self.app.call_from_thread(self.dismiss)
+
+
+def _takeover(exc: BaseException) -> Any | None:
+    """What a refusal lets the operator take over with ctrl+f: the held lease, or (a resume of a
+    run that may still be alive elsewhere) the refusal's text; None when forcing cannot help."""
+    lease = getattr(exc, "lease", None)
+    if lease is not None:
+        return lease
+    if type(exc).__name__ == "RunStillActive":
+        return str(exc).split(";")[0]
+    return None
 
 
 def format_duration_seconds(seconds: float) -> str:
