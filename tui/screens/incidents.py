@@ -75,10 +75,17 @@ class IncidentsScreen(OncallScreen[None]):
         empty = self.query_one("#empty-state", Static)
         empty.display = not message.incidents
         if not message.incidents:
-            empty.update(
-                "No open incidents. Press [b]o[/b] to open one on an asset, "
+            which = "resolved or open" if self.include_closed else "open"
+            text = (
+                f"No {which} incidents. Press [b]o[/b] to open one on an asset, "
                 "[b]g[/b] to look up an owner, [b]?[/b] for help."
             )
+            if self.oncall.workspace_name == "demo":
+                text += (
+                    "\n\nThis is the demo workspace: [b]oncall demo break[/b] (in a shell) "
+                    "replays the weekend the nightly ETL left four partial loads."
+                )
+            empty.update(text)
         else:
             # Focus the list once there is something in it; typing 'o' still works from anywhere.
             if self.focused is None:
