@@ -83,7 +83,7 @@ class PackedText(Sequence["str | None"]):
 
     def __getitem__(self, row: Any) -> Any:
         if isinstance(row, slice):
-            return self.tolist()[row]
+            return list(self.tolist()[row])
         if self._list is not None:
             return self._list[row]
         row = range(len(self.nulls))[row]  # negative rows, and IndexError like a list

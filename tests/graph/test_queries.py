@@ -191,3 +191,49 @@ def test_find_ranks_exact_names_first_and_tolerates_typos(demo: Catalog) -> None
     assert "component:default/reorder-recommender" in tagged
     assert len(queries.find(demo, "e", limit=3)) <= 3
     assert queries.find(demo, "   ") == []
+
+
+def test_a_reach_reads_like_a_list_of_affected_assets(demo: Catalog) -> None:
+    reach = queries.blast_radius(demo, TRAINING_DB)
+    every = list(reach)
+    assert len(reach) == len(every) > 5
+    assert reach == every and every == reach
+    assert reach[0] == every[0] and reach[-1] == every[-1]
+    assert reach[1:3] == every[1:3]
+    assert reach.refs() == [a.ref for a in every]
+    assert [a.as_dict() for a in reach] == [a.as_dict() for a in every]
+    with pytest.raises(IndexError):
+        reach[len(every)]
+
+
+def test_lazily_made_paths_are_the_shortest_paths_a_plain_walk_finds(demo: Catalog) -> None:
+    for start in demo.entities:
+        # the textbook breadth-first walk over the mappings, for comparison
+        parents: dict[str, str] = {start: start}
+        level = [start]
+        hops: dict[str, int] = {}
+        depth = 0
+        while level:
+            depth += 1
+            following = []
+            for node in level:
+                for succ in demo.downstream.get(node, {}):
+                    if succ not in parents:
+                        parents[succ] = node
+                        hops[succ] = depth
+                        following.append(succ)
+            level = following
+        reach = queries.blast_radius(demo, start)
+        assert reach.refs() == list(hops)
+        for affected in reach:
+            path = [affected.ref]
+            while path[-1] != start:
+                path.append(parents[path[-1]])
+            assert affected.path == path[::-1]
+            assert affected.hops == hops[affected.ref]
+
+
+def test_an_asset_that_feeds_nothing_reaches_nothing(demo: Catalog) -> None:
+    leaf = next(e.ref for e in demo.assets() if e.ref not in demo.downstream)
+    reach = queries.blast_radius(demo, leaf)
+    assert len(reach) == 0 and list(reach) == [] and reach == []
