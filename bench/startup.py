@@ -122,10 +122,14 @@ def measure(kind: str, workspace: Path) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python bench/startup.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python bench/startup.py", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print the raw numbers as JSON too")
-    parser.add_argument("--probe", nargs=3, metavar=("KIND", "T0", "WORKSPACE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--probe", nargs=3, metavar=("KIND", "T0", "WORKSPACE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.probe:
         kind, t0, workspace = args.probe
