@@ -33,6 +33,9 @@ OWNED_KINDS: frozenset[str] = frozenset(
 )
 
 LINEAGE_ORIGIN = "OpenLineage"
+DATA_FLOW_FIELDS: frozenset[str] = frozenset(
+    {"dependsOn", "dependencyOf", "providesApis", "consumesApis"}
+)
 
 
 class CatalogBuilder:
@@ -61,8 +64,12 @@ class CatalogBuilder:
         return self._refs.setdefault(ref, ref)
 
     def ref_for_field(self, text: str, field: str, namespace: str) -> str:
-        """`graph.refs.ref_for_field`, remembered: the same owner or system is named thousands of
-        times. Raises RefError as it does (failures are not remembered)."""
+        """`graph.refs.ref_for_field`, remembered for the fields that name the same few entities
+        thousands of times (owner, system, members); data-flow references are mostly distinct,
+        and remembering a million of them would cost more memory than parsing them again.
+        Raises RefError as it does (failures are not remembered)."""
+        if field in DATA_FLOW_FIELDS:
+            return self.share(ref_for_field(text, field, namespace))
         key = (text, field, namespace)
         found = self._canonical.get(key)
         if found is None:

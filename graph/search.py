@@ -123,6 +123,7 @@ class Finder:
         name_order = _shortest_first(name_keys)
         title_order = _shortest_first([key for key, _row in extra])
         self._keys = [name_keys[i] for i in name_order] + [extra[i][0] for i in title_order]
+        self._sections = ((0, len(name_order)), (len(name_order), len(self._keys)))
         self._rows = array("i", [rows[i] for i in name_order] + [extra[i][1] for i in title_order])
         self._starts = array("q", accumulate((len(key) + 1 for key in self._keys), initial=1))
         self._text = "\n" + "\n".join(self._keys) + "\n"
@@ -160,13 +161,15 @@ class Finder:
     def _collect(
         self, query: str, limit: int, found: dict[int, tuple[int, str]], *, spelling: bool
     ) -> None:
-        tiers = (
+        tiers = (  # (what to look for in the keys, the same test for a tag)
             ("\n" + query + "\n", lambda key: key == query),
             ("\n" + query, lambda key: key.startswith(query)),
             (SEPARATOR + query, lambda key: (SEPARATOR + query) in key),
             (query, lambda key: query in key),
         )
-        for tier, (needle, _test) in enumerate(tiers):
+        if self._exact(query, limit, found):
+            return
+        for tier, (needle, _test) in enumerate(tiers[1:], start=1):
             if self._scan(needle, tier, limit, found):
                 return
         for tier, (_needle, test) in enumerate(tiers):
@@ -183,6 +186,25 @@ class Finder:
                 self._collect(corrected, limit, found, spelling=False)
                 for row in set(found) - before:
                     found[row] = (TIER_SPELLING, found[row][1])
+
+    def _exact(self, query: str, limit: int, found: dict[int, tuple[int, str]]) -> bool:
+        """Tier 0 without a pass over every key: names and titles are each sorted by length,
+        so a key equal to the query is the first one in its section that starts with it."""
+        text, starts, rows, keys = self._text, self._starts, self._rows, self._keys
+        needle = "\n" + query
+        for first, end in self._sections:
+            if first == end:
+                continue
+            position = text.find(needle, starts[first] - 1, starts[end])
+            entry = bisect_right(starts, position + 1) - 1 if position != -1 else end
+            while entry < end and keys[entry] == query:
+                row = rows[entry]
+                if row not in found:
+                    found[row] = (0, query)
+                    if len(found) >= limit:
+                        return True
+                entry += 1
+        return False
 
     def _scan(self, needle: str, tier: int, limit: int, found: dict[int, tuple[int, str]]) -> bool:
         """Hits of `needle` in key order; True once `found` holds `limit` rows."""
