@@ -2,8 +2,11 @@
 
 Catalog paths hold Backstage YAML (`*.yaml`, `*.yml`, searched recursively in directories, and
 Location targets followed relative to the Location's file); lineage paths hold OpenLineage
-RunEvents (`*.json`, `*.ndjson`, `*.jsonl`). Every file is read once however it was reached.
-Content problems never raise: they land in `Catalog.problems` and everything else loads.
+RunEvents (`*.json`, `*.ndjson`, `*.jsonl`). Every file is read once however it was reached,
+through `graph.sources`, which remembers what was read so that `graph.cache` can tell later
+whether a cached catalog still matches the files. Content problems never raise: they land in
+`Catalog.problems` and everything else loads. The YAML and pydantic readers are imported only
+when files are actually read, so a cached load never pays for them.
 """
 
 from __future__ import annotations

@@ -140,6 +140,12 @@ class Catalog:
     def __reduce__(self) -> tuple[Any, ...]:
         return (Catalog.from_state, (self.state(),))
 
+    def __repr__(self) -> str:
+        return (
+            f"Catalog({len(self.table)} entities, {len(self.edges)} edges, "
+            f"{len(self.rotations)} rotations, {len(self.problems)} problems)"
+        )
+
     # -- reading --------------------------------------------------------------------------------
 
     @property

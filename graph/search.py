@@ -103,7 +103,11 @@ def finder(catalog: Catalog) -> Finder:
 
 
 class Finder:
-    """The search index of one catalog. `find` is safe to call from one thread at a time."""
+    """The search index of one catalog.
+
+    Safe to share between threads: a search only reads the index, and the one thing it keeps
+    between calls (tier 5's last matches) is replaced whole, never changed in place.
+    """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog

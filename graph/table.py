@@ -1,11 +1,13 @@
 """Entities stored column by column, made into `Entity` objects only when someone asks for one.
 
 Why columns: a 100k-entity catalog must open from the cache in tens of milliseconds, and merely
-creating 100k objects costs more than that. Parallel lists of strings, tuples and ints load with
-`marshal` at memory speed, share every repeated value (kinds, owners, tags, files) once, and let
-the hot queries (blast radius, search) read one field of many entities without making any object.
-`EntityMap` is the `Mapping[str, Entity]` the rest of the code sees; it keeps every entity it made,
-so the same ref always gives the same object.
+creating 100k objects costs more than that. Parallel tuples of strings load with `marshal` at
+memory speed and share every repeated value (kinds, owners, tags) once; integers and free text
+(titles, descriptions) are byte buffers the cache maps from disk and decodes a row at a time.
+The hot queries (blast radius, search) read one field of many entities without making any
+object, and the garbage collector never scans a column (tuples of strings and byte buffers are
+not containers it tracks). `EntityMap` is the `Mapping[str, Entity]` the rest of the code sees;
+it keeps every entity it made, so the same ref always gives the same object.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from graph.records import Entity
 
 # Columns in the order of Entity's fields, without the last, `spec` (sparse: most have none).
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Entity))[:-1]
+if fields(Entity)[-1].name != "spec":  # pragma: no cover - guards a reordering of Entity
+    raise ImportError("graph.table expects Entity.spec to be the last field")
 FILE_COLUMN = COLUMNS.index("file")  # holds indexes into `files`, not the paths themselves
 # Columns with few distinct values: one shared object per value (tuples and their strings too).
 SHARED_COLUMNS: frozenset[str] = frozenset(
@@ -41,8 +45,8 @@ SHARED_COLUMNS: frozenset[str] = frozenset(
         "children",
     }
 )
-# Free text read one row at a time (a headline, a label): packed into one string per column,
-# so loading them costs one allocation instead of one per entity.
+# Free text read one row at a time (a headline, a label): packed into one UTF-8 buffer per
+# column, so loading them costs nothing until a row is read.
 PACKED_COLUMNS: frozenset[str] = frozenset({"title", "description", "email", "display_name"})
 INT_COLUMNS: frozenset[str] = frozenset({"file", "line"})
 
