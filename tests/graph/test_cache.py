@@ -4,6 +4,7 @@ load read makes it miss, and a broken or unwritable cache is never an error."""
 from __future__ import annotations
 
 import os
+import pickle
 from datetime import date
 from pathlib import Path
 
@@ -208,3 +209,10 @@ def test_edge_explanations_and_paths_survive_the_cache(workspace: Path) -> None:
     origin = cached.downstream["resource:default/alpha-db"]["component:default/model-x"]
     assert origin == fresh.downstream["resource:default/alpha-db"]["component:default/model-x"]
     assert "all.yaml:" in origin and "dependsOn" in origin
+
+
+def test_a_catalog_read_from_the_cache_can_be_pickled(workspace: Path) -> None:
+    load(workspace)
+    cached = load(workspace)
+    copy = pickle.loads(pickle.dumps(cached))
+    same(cached, copy)
