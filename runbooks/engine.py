@@ -34,7 +34,7 @@ from runbooks.run_state import (
     StepOutcome,
     StepState,
 )
-from runbooks.session import RunSession
+from runbooks.session import Clock, RunSession
 from runbooks.vetting import require_vetted
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ def start_run(
     options: RunOptions | None = None,
     prompter: Prompter | None = None,
     on_event: EventSink | None = None,
+    clock: Clock | None = None,
 ) -> RunSession:
     """Check everything (vetted, incident open, params, leases) before the first effect, then
     return a session ready to run. A dry run checks the same things except vetting and leases."""
@@ -79,6 +80,7 @@ def start_run(
         options=options,
         prompter=prompter,
         on_event=on_event,
+        clock=clock,
     )
     assets = session.changed_assets()
     if options.dry_run:
@@ -114,6 +116,7 @@ def resume_run(
     options: RunOptions | None = None,
     prompter: Prompter | None = None,
     on_event: EventSink | None = None,
+    clock: Clock | None = None,
 ) -> RunSession:
     """Continue a run after a crash, a closed laptop or a handover, with the exact runbook file
     it started with. Steps it finished stay finished; steps in doubt are settled first."""
@@ -152,6 +155,7 @@ def resume_run(
         prompter=prompter,
         on_event=on_event,
         run=run,
+        clock=clock,
     )
     _take_leases(session, session.changed_assets(), resuming=True)
     if run.status != "running":

@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from graph.errors import GraphError
@@ -71,6 +71,9 @@ from runbooks.templating import (
 if TYPE_CHECKING:
     from graph.model import Catalog
 
+#: Where a session reads the time (who is on call now, for a destructive step's permission).
+Clock = Callable[[], datetime]
+
 
 class RunSession:
     """One run of one runbook for one incident, driven step by step or all at once."""
@@ -89,8 +92,12 @@ class RunSession:
         prompter: Prompter,
         on_event: EventSink | None = None,
         run: Run | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        """`clock` defaults to the store's (UTC now unless the store was given another), so
+        the UI's clock, or a test's, decides who is on call when a destructive step asks."""
         self.store = store
+        self.clock: Clock = clock or store.clock
         self.env = env
         self.catalog = catalog
         self.runbook = runbook
@@ -161,11 +168,33 @@ class RunSession:
         return Renderer(TemplateContext(dict(self.params.values), asset, incident, self.outputs))
 
     def _title(self, step: StepSpec) -> str:
-        """The step's title with its templates filled in (as written, if they need outputs)."""
+        """The step's title with its templates filled in; as written while it needs the output
+        of a step that has not run yet (`render` fills it in once that output exists)."""
         try:
             return self._renderer().text(step.title, field_name="title")
         except TemplateProblem:
             return step.title
+
+    def _output(self, step_id: str, view: StepView) -> None:
+        """Keep a finished step's output for later templates, and fill in the titles that were
+        waiting for it."""
+        self.outputs[step_id] = view
+        self._refresh_titles()
+
+    def _refresh_titles(self) -> None:
+        for step in self.runbook.spec.steps:
+            if "{" in step.title:
+                self.states[step.id].title = self._title(step)
+
+    def _render_title(self, step: StepSpec) -> str:
+        """The title rendered now, in the same sandbox as the action; kept on the step's state
+        so the plan shows it too."""
+        try:
+            title = self._renderer().text(step.title, field_name="title")
+        except TemplateProblem as exc:
+            raise self._problem(step.id, exc) from exc
+        self.states[step.id].title = title
+        return title
 
     def _key_function(self, step_id: str) -> Callable[[Mapping[str, Any]], str]:
         def key(payload: Mapping[str, Any]) -> str:
@@ -226,11 +255,12 @@ class RunSession:
         """The exact action, check and verify of a step as they would run now."""
         step = self.runbook.spec.step(step_id)
         action = self._render_action(step)
+        title = self._render_title(step)
         check = self._render_check(step, step.check)[0] if step.check else None
         verify = self._render_check(step, step.verify)[0] if step.verify else None
         return RenderedStep(
             step.id,
-            self.states[step.id].title,
+            title,
             step.destructive,
             action,
             check,
@@ -272,6 +302,7 @@ class RunSession:
             else:
                 state.status = "failed"
                 state.message = entry.error or "failed"
+        self._refresh_titles()
 
     def plan(self) -> list[StepState]:
         return [replace(s) for s in self.states.values()]
@@ -361,7 +392,7 @@ class RunSession:
             self.store.ledger_done(
                 rendered.key, {"settled": "operator", "reason": reason}, effect_count=0
             )
-        self.outputs[step.id] = StepView("done", {})
+        self._output(step.id, StepView("done", {}))
         state.status, state.effect_count = "done", 0
         state.message = f"marked done by the operator: {reason}"
         self.record(
@@ -408,7 +439,7 @@ class RunSession:
         return result, rendered
 
     def _already_done(self, step: StepSpec, state: StepState, entry: LedgerEntry) -> StepOutcome:
-        self.outputs[step.id] = StepView("done", entry.output or {})
+        self._output(step.id, StepView("done", entry.output or {}))
         state.status, state.effect_count = "skipped", 0
         when = entry.finished_at.isoformat(timespec="seconds") if entry.finished_at else "?"
         state.message = f"already done ({entry.run_id}, {when})"
@@ -443,7 +474,7 @@ class RunSession:
         elif entry.status == "failed":
             self.store.ledger_restart(rendered.key, self.run_id)
         self.store.ledger_done(rendered.key, output, effect_count=0)
-        self.outputs[step.id] = StepView("skipped", output)
+        self._output(step.id, StepView("skipped", output))
         state.status, state.effect_count, state.message = "skipped", 0, why
         self.record(
             "step_skipped",
@@ -471,7 +502,7 @@ class RunSession:
             if result.holds:
                 output = {"settled": "check", "observed": result.observed}
                 self.store.ledger_done(rendered.key, output, effect_count=0)
-                self.outputs[step.id] = StepView("done", output)
+                self._output(step.id, StepView("done", output))
                 state.status, state.effect_count = "done", 0
                 state.message = f"in doubt after an interruption; its check shows it took effect ({result.detail})"
                 self.record(
@@ -500,7 +531,7 @@ class RunSession:
         )
         if answer == "done":
             self.store.ledger_done(rendered.key, {"settled": "operator"}, effect_count=0)
-            self.outputs[step.id] = StepView("done", {})
+            self._output(step.id, StepView("done", {}))
             state.status, state.effect_count = "done", 0
             state.message = "in doubt; the operator confirmed it took effect"
             return StepOutcome(state)
@@ -519,9 +550,7 @@ class RunSession:
             return self._stop(state, lost)
         if step.destructive:
             assets = self.step_assets(step)
-            permission = destructive_permission(
-                self.catalog, self.operator, assets, datetime.now(UTC)
-            )
+            permission = destructive_permission(self.catalog, self.operator, assets, self.clock())
             basis = "owner or on call"
             if not permission.allowed:
                 basis = "break-glass"
@@ -625,7 +654,7 @@ class RunSession:
                     step, state, entry, f"verify failed after the effect: {verified.detail}"
                 )
         self.store.ledger_done(rendered.key, result.output, effect_count=result.effect_count)
-        self.outputs[step.id] = StepView("done", result.output)
+        self._output(step.id, StepView("done", result.output))
         state.status, state.effect_count, state.message = "done", result.effect_count, "done"
         self.record(
             "step_done",
@@ -666,7 +695,7 @@ class RunSession:
             if current is None and self.run_id:
                 self.store.ledger_intent(key, self.run_id, self.incident_id, step.id, {})
             self.store.ledger_done(key, {"settled": "operator", "after": error}, effect_count=0)
-            self.outputs[step.id] = StepView("done", {})
+            self._output(step.id, StepView("done", {}))
             state.status, state.message = "done", "failed; fixed by hand (operator confirmed)"
             self.record(
                 "decision",
@@ -695,9 +724,7 @@ class RunSession:
         notes: list[str] = []
         if step.destructive:
             assets = self.step_assets(step)
-            permission = destructive_permission(
-                self.catalog, self.operator, assets, datetime.now(UTC)
-            )
+            permission = destructive_permission(self.catalog, self.operator, assets, self.clock())
             notes.append(
                 "destructive; you may run it"
                 if permission.allowed

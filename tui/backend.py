@@ -375,6 +375,7 @@ class Backend:
             options=options,
             prompter=prompter,
             on_event=on_event,
+            clock=self.clock,
         )
 
     def resume_run(
@@ -391,6 +392,7 @@ class Backend:
             options=options,
             prompter=prompter,
             on_event=on_event,
+            clock=self.clock,
         )
 
     def destructive_permission(self, assets: list[str]) -> Any:

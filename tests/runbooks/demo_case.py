@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -100,6 +100,7 @@ class DemoCase:
         params: Mapping[str, Any] | None = None,
         events: list[Any] | None = None,
         prompter: Any = None,
+        clock: Callable[[], datetime] | None = None,
         **options: Any,
     ) -> RunSession:
         options.setdefault("yes", True)
@@ -117,9 +118,17 @@ class DemoCase:
             prompter=prompter
             or ScriptPrompter(run_options.yes, run_options.yes_destructive, lines=[]),
             on_event=events.append if events is not None else None,
+            clock=clock,
         )
 
-    def resume(self, run_id: str, *, operator: str = "ana.lima", **options: Any) -> RunSession:
+    def resume(
+        self,
+        run_id: str,
+        *,
+        operator: str = "ana.lima",
+        clock: Callable[[], datetime] | None = None,
+        **options: Any,
+    ) -> RunSession:
         options.setdefault("yes", True)
         options.setdefault("yes_destructive", True)
         in_doubt = options.pop("in_doubt", None)
@@ -134,6 +143,7 @@ class DemoCase:
             prompter=ScriptPrompter(
                 run_options.yes, run_options.yes_destructive, in_doubt, lines=[]
             ),
+            clock=clock,
         )
 
     def add_runbook(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from runbooks.errors import RunbookError
@@ -393,3 +397,115 @@ def test_the_session_can_be_driven_step_by_step(demo: DemoCase) -> None:
     assert demo.query(
         "feeds.db", "SELECT COUNT(*) FROM feed_versions WHERE status = 'withdrawn'"
     ) == [(0,)]
+
+
+def test_a_declined_destructive_step_confirmed_later_lets_the_run_finish_done(
+    demo: DemoCase,
+) -> None:
+    session = demo.start("training-store-partial-load", yes_destructive=False)
+    while (state := session.next_step()) is not None:
+        if session.run_step(state.id).stop:
+            break
+    assert state is not None and state.id == "delete-partial"
+    assert session.next_step() is None  # stopped there
+    assert session.run_step("delete-partial", confirmed=True).state.status == "done"
+    while (state := session.next_step()) is not None:
+        session.run_step(state.id)
+    report = session.finish()
+    assert report.status == "done"
+    assert [s.status for s in report.steps] == ["done"] * 5
+
+
+FLAKY_THEN_TITLED = """\
+id: needs-a-file
+title: Needs a file
+version: 1
+steps:
+  - id: check-file
+    title: Look for {{{{ params.name }}}}
+    assets: [nightly-etl]
+    on_failure: stop
+    action:
+      type: command
+      argv: [python3, -c, "import pathlib,sys; p=pathlib.Path(sys.argv[1]); sys.stdout.write(p.read_text()) if p.exists() else sys.exit('missing')", "{path}"]
+  - id: announce
+    title: Announce {{{{ steps.check_file.output.stdout }}}}
+    assets: [nightly-etl]
+    action: {{type: command, argv: [python3, -c, "print('ok')"]}}
+params:
+  name: {{type: string, required: true}}
+"""
+
+
+def test_a_failed_step_that_succeeds_on_retry_lets_the_run_finish_done(demo: DemoCase) -> None:
+    marker = demo.root / "marker"
+    demo.add_runbook(FLAKY_THEN_TITLED.format(path=marker))
+    session = demo.start("needs-a-file", params={"name": "the marker"})
+    failed = session.run_step("check-file")
+    assert failed.stop and failed.state.status == "failed"
+    assert session.next_step() is None
+    marker.write_text("ready", encoding="utf-8")
+    assert session.run_step("check-file").state.status == "done"
+    assert session.next_step() is not None
+    session.run_step("announce")
+    report = session.finish()
+    assert report.status == "done"
+    assert [(s.status, s.effect_count) for s in report.steps] == [("done", 1), ("done", 1)]
+
+
+def test_step_titles_are_rendered_in_the_sandbox_once_their_values_exist(demo: DemoCase) -> None:
+    marker = demo.root / "marker"
+    marker.write_text("the-load", encoding="utf-8")
+    demo.add_runbook(FLAKY_THEN_TITLED.format(path=marker))
+    session = demo.start("needs-a-file", params={"name": "the marker"})
+    assert session.render("check-file").title == "Look for the marker"
+    waiting = session.plan()[1].title
+    assert waiting == "Announce {{ steps.check_file.output.stdout }}"  # no output yet
+    with pytest.raises(RunbookError, match="step 'announce'"):
+        session.render("announce")
+    session.run_step("check-file")
+    assert session.plan()[1].title == "Announce the-load"
+    assert session.render("announce").title == "Announce the-load"
+    session.run_step("announce")
+    started = [e.message for e in demo.store.events("INC-1") if e.kind == "step_started"]
+    assert started[-2:] == ["check-file: Look for the marker", "announce: Announce the-load"]
+
+
+def test_who_is_on_call_for_a_destructive_step_is_read_from_the_sessions_clock(
+    demo: DemoCase, tmp_path: Path
+) -> None:
+    from datetime import datetime
+
+    from graph.loader import load_catalog
+    from tests.conftest import DEMO_WORKSPACE
+
+    catalog_dir = tmp_path / "catalog"
+    shutil.copytree(DEMO_WORKSPACE / "catalog", catalog_dir)
+    rotations = catalog_dir / "rotations.yaml"
+    holiday = '    - {user: ben.okafor, from: "2026-12-24T18:00:00+01:00"'
+    cover = '    - {user: erin.walsh, from: "2024-06-08T12:00:00+00:00", to: "2024-06-08T18:00:00+00:00"}\n'
+    text = rotations.read_text(encoding="utf-8")
+    assert holiday in text
+    rotations.write_text(text.replace(holiday, cover + holiday), encoding="utf-8")
+    demo.catalog = load_catalog([catalog_dir])  # erin (team-ml) covers team-data 12:00-18:00
+
+    def at(text: str) -> Callable[[], datetime]:
+        return lambda: datetime.fromisoformat(text)
+
+    outside = demo.start(
+        "training-store-partial-load", operator="erin.walsh", clock=at("2024-06-08T19:00:00+00:00")
+    ).run_all()
+    delete = next(s for s in outside.steps if s.id == "delete-partial")
+    assert delete.status == "pending" and "neither an owner of nor on call" in delete.message
+    inside = demo.start(
+        "training-store-partial-load", operator="erin.walsh", clock=at("2024-06-08T14:00:00+00:00")
+    ).run_all()
+    assert inside.status == "done"
+    (confirmed,) = [
+        e
+        for e in demo.store.events("INC-1")
+        if e.kind == "decision" and e.data.get("confirmed") and e.data["run"] == inside.run_id
+    ]
+    assert confirmed.data["step"] == "delete-partial"
+    assert confirmed.data["permission"] == "owner or on call"  # not break-glass
+

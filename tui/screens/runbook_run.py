@@ -567,9 +567,6 @@ class RunbookRunScreen(OncallScreen[None]):
         assert session is not None
         self._set_busy(step_id)
         try:
-            # The operator chose to act on this step: an earlier stop (a failure, a declined
-            # step) must not leave the run marked as stopped once it goes on.
-            session._stopped = None
             outcome = session.run_step(step_id, confirmed=confirmed)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))

@@ -16,9 +16,7 @@ from tui.widgets.incident_table import short_ref
 
 
 def step_detail_content(rendered: Any, state: Any | None = None) -> Content:
-    # The state's title has its templates filled in; the rendered step's is as written.
-    title = state.title if state is not None else rendered.title
-    lines = [Content.from_markup("[b]$id[/b] — $title", id=rendered.id, title=title)]
+    lines = [Content.from_markup("[b]$id[/b] — $title", id=rendered.id, title=rendered.title)]
     if rendered.destructive:
         assets = ", ".join(short_ref(a) for a in rendered.assets) or "its asset"
         lines.append(
