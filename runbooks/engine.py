@@ -119,7 +119,11 @@ def resume_run(
     clock: Clock | None = None,
 ) -> RunSession:
     """Continue a run after a crash, a closed laptop or a handover, with the exact runbook file
-    it started with. Steps it finished stay finished; steps in doubt are settled first."""
+    it started with. Steps it finished stay finished; steps in doubt are settled first.
+
+    A run whose leases say it may still be running on another machine is refused
+    (`RunStillActive`) unless `options.force_reason` says why taking it over is safe; the
+    takeover and that reason go on the timeline as an `override`."""
     options = options or RunOptions()
     if options.dry_run:
         raise RunbookError("a resume always executes; use `runbook run --dry-run` to preview")

@@ -85,10 +85,14 @@ class LeaseKeeper:
     def acquire_all(
         self, assets: Sequence[str], *, force_reason: str | None = None, resuming: bool = False
     ) -> None:
-        """Lease every asset or none: on a refusal the ones taken so far are released."""
+        """Lease every asset or none: on a refusal the ones taken so far are released.
+
+        Resuming a run whose leases say it may still be running elsewhere needs `force_reason`;
+        once every lease is taken, that takeover goes on the timeline (one `override`)."""
+        overridden: list[Lease] = []
         for asset in sorted(set(assets)):
             try:
-                lease = self._acquire(asset, force_reason, resuming)
+                lease = self._acquire(asset, force_reason, resuming, overridden)
             except BaseException:
                 self.release_all()
                 raise
@@ -98,13 +102,17 @@ class LeaseKeeper:
                 f"leased {asset} for {self.run_id} until {lease.expires_at:%H:%M:%S} UTC",
                 {"asset": asset, "run": self.run_id, "host": self.host, "ttl": self.ttl},
             )
+        if overridden:
+            self._report_takeover(overridden, force_reason or "")
         if self.held and self._thread is None:
             self._thread = threading.Thread(
                 target=self._heartbeat, name=f"lease-heartbeat-{self.run_id}", daemon=True
             )
             self._thread.start()
 
-    def _acquire(self, asset: str, force_reason: str | None, resuming: bool) -> Lease:
+    def _acquire(
+        self, asset: str, force_reason: str | None, resuming: bool, overridden: list[Lease]
+    ) -> Lease:
         current = self.store.get_lease(asset)
         if resuming and current is not None and current.run_id == self.run_id:
             alive = process_alive(current.host)
@@ -115,6 +123,8 @@ class LeaseKeeper:
                     f"on {asset} until {current.expires_at:%H:%M:%S} UTC); resume it once that "
                     "process has stopped, or take over with --force --reason TEXT"
                 )
+            if live_elsewhere:
+                overridden.append(current)
         try:
             return self.store.acquire_lease(
                 asset, self.holder, self.incident_id, self.run_id, self.ttl, self.host
@@ -147,6 +157,24 @@ class LeaseKeeper:
             },
         )
         return lease
+
+    def _report_takeover(self, leases: Sequence[Lease], reason: str) -> None:
+        """One override for a resume forced past "may still be running elsewhere"."""
+        hosts = sorted({lease.host for lease in leases})
+        until = max(lease.expires_at for lease in leases)
+        self.report(
+            "override",
+            f"{self.holder} took over {self.run_id}, which may still be running on "
+            f"{', '.join(hosts)} (it held {', '.join(lease.asset for lease in leases)} until "
+            f"{until:%H:%M:%S} UTC): {reason}",
+            {
+                "run": self.run_id,
+                "override": "resume",
+                "reason": reason,
+                "assets": [lease.asset for lease in leases],
+                "previous": [_describe(lease) for lease in leases],
+            },
+        )
 
     def _heartbeat(self) -> None:
         interval = max(self.ttl / 3.0, 0.05)

@@ -173,12 +173,6 @@ class Backend:
     def add_note(self, incident_id: str, text: str) -> Any:
         return self.store().append_event(incident_id, "note", text, actor=self.operator())
 
-    def record_decision(self, incident_id: str, text: str, data: dict[str, Any]) -> Any:
-        """An operator's override, on the timeline as kind `override`."""
-        return self.store().append_event(
-            incident_id, "override", text, actor=self.operator(), data=data
-        )
-
     # --- the catalog -------------------------------------------------------------------------
 
     def find_assets(

@@ -7,6 +7,7 @@ they do not need.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ class AppContext:
     as_user: str | None = None
     _workspace: Workspace | None = None
     _catalog: Catalog | None = None
+    _catalog_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def workspace(self) -> Workspace:
@@ -36,19 +38,32 @@ class AppContext:
 
     @property
     def catalog(self) -> Catalog:
-        """The catalog from `--catalog/--lineage` when given, else the workspace's."""
-        if self._catalog is None:
-            from graph.loader import load_catalog
+        """The catalog from `--catalog/--lineage` when given, else the workspace's.
 
-            if self.catalog_args or self.lineage_args:
-                self._catalog = load_catalog(self.catalog_args, self.lineage_args, cache_dir=None)
-            else:
-                ws = self.workspace
-                self._catalog = load_catalog(
-                    ws.catalog_paths, ws.lineage_paths, cache_dir=ws.cache_dir
-                )
-        return self._catalog
+        Loaded once even when the app's workers ask for it at the same time."""
+        with self._catalog_lock:
+            if self._catalog is None:
+                self._catalog = self._load_catalog()
+            return self._catalog
+
+    def _load_catalog(self) -> Catalog:
+        from graph.loader import load_catalog
+
+        if self.catalog_args or self.lineage_args:
+            return load_catalog(self.catalog_args, self.lineage_args, cache_dir=None)
+        ws = self.workspace
+        return load_catalog(ws.catalog_paths, ws.lineage_paths, cache_dir=ws.cache_dir)
 
     @property
     def operator(self) -> str:
-        return self.workspace.operator(self.as_user)
+        """Who acts, as the catalog's canonical user ref when the catalog knows them, so the
+        timeline names one person one way however they were given (`ana.lima`, `--as
+        user:ana.lima`, an OS-user mapping); someone the catalog does not know stays as given."""
+        name = self.workspace.operator(self.as_user)
+        from graph.errors import GraphError
+
+        try:
+            entity = self.catalog.resolve(name)
+        except GraphError:
+            return name
+        return entity.ref if entity.kind == "user" else name

@@ -298,3 +298,48 @@ def test_an_edited_runbook_is_listed_changed_refused_and_vetted_again(workspace:
     )
     listed = as_json(oncall(workspace, "runbook", "list", "--json"))
     assert {r["id"]: r["state"] for r in listed}["feed-backout"] == "vetted"
+
+
+def test_resume_with_force_and_reason_takes_over_a_run_alive_elsewhere_on_the_timeline(
+    workspace: Path,
+) -> None:
+    from tests.runbooks.demo_case import DemoCase
+
+    case = DemoCase(workspace)
+    try:
+        session = case.start("model-rollback")
+        session.run_step("point-champion")
+        assets = session.changed_assets()
+        session.abandon()
+        for asset in assets:  # the run's leases, from another machine
+            case.store.acquire_lease(
+                asset, session.actor, "INC-1", session.run_id, 3600, "lap pid 7"
+            )
+    finally:
+        case.close()
+    refused = oncall(workspace, "--as", "hiro.tanaka", "runbook", "resume", "RUN-1", "--yes")
+    assert refused.returncode == 2
+    assert "may still be running on lap pid 7" in refused.stderr
+    done = oncall(
+        workspace,
+        "--as",
+        "hiro.tanaka",
+        "runbook",
+        "resume",
+        "RUN-1",
+        "--yes",
+        "--force",
+        "--reason",
+        "erin's laptop is shut",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "done"
+    store = Store.open(f"sqlite:///{workspace / '.oncall' / 'state.db'}")
+    try:
+        (override,) = [e for e in store.events("INC-1") if e.kind == "override"]
+    finally:
+        store.close()
+    assert override.actor == "user:default/hiro.tanaka"
+    assert "took over RUN-1, which may still be running on lap pid 7" in override.message
+    assert override.data["reason"] == "erin's laptop is shut"

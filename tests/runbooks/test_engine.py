@@ -509,3 +509,32 @@ def test_who_is_on_call_for_a_destructive_step_is_read_from_the_sessions_clock(
     assert confirmed.data["step"] == "delete-partial"
     assert confirmed.data["permission"] == "owner or on call"  # not break-glass
 
+
+def test_a_resume_forced_past_a_run_alive_elsewhere_records_one_override_with_the_reason(
+    demo: DemoCase,
+) -> None:
+    from runbooks.leasing import RunStillActive
+
+    session = demo.start("model-rollback")
+    session.run_step("point-champion")
+    assets = session.changed_assets()
+    session.abandon()
+    for asset in assets:  # as if the run lived on, on erin's laptop
+        demo.store.acquire_lease(
+            asset, session.actor, "INC-1", session.run_id, 3600, "laptop-2 pid 77"
+        )
+    with pytest.raises(RunStillActive, match="may still be running on laptop-2 pid 77"):
+        demo.resume(session.run_id, operator="hiro.tanaka")
+    assert not [e for e in demo.store.events("INC-1") if e.kind == "override"]
+    taken = demo.resume(
+        session.run_id, operator="hiro.tanaka", force_reason="erin's laptop is shut"
+    )
+    (override,) = [e for e in demo.store.events("INC-1") if e.kind == "override"]
+    assert override.actor == "user:default/hiro.tanaka"
+    assert f"took over {session.run_id}, which may still be running on laptop-2 pid 77" in (
+        override.message
+    )
+    assert override.message.endswith(": erin's laptop is shut")
+    assert override.data["reason"] == "erin's laptop is shut"
+    assert override.data["assets"] == assets
+    assert taken.run_all().status == "done"

@@ -261,3 +261,7 @@ async def test_resuming_a_run_that_may_still_be_alive_elsewhere_needs_a_reason(
         assert screen.session is not None and screen.session.run_id == "RUN-1"
     overrides = [e for e in open_store().events("INC-1") if e.kind == "override"]
     assert overrides and "laptop-2 is off" in overrides[-1].message
+    # Recorded once, by the engine, with the reason and who took over.
+    assert len(overrides) == 1
+    assert overrides[0].data["reason"] == "laptop-2 is off, checked with ana"
+    assert overrides[0].actor == "user:default/ana.lima"

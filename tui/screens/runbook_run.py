@@ -317,18 +317,11 @@ class RunbookRunScreen(OncallScreen[None]):
         self.post_message(self.Started(session))
 
     @work(thread=True, group="run")
-    def resume(self, run_id: str, force_reason: str | None, refusal: str | None = None) -> None:
+    def resume(self, run_id: str, force_reason: str | None) -> None:
+        """`force_reason`: take the run over even if it may still be running elsewhere (the
+        engine records the override and the reason on the timeline)."""
         self._set_busy("resuming")
         try:
-            if force_reason and refusal:
-                # The engine takes the run over without a lease conflict to record: say on the
-                # timeline who overrode the "may still be running" refusal, and why.
-                self.backend.record_decision(
-                    self.incident_id,
-                    f"took over {run_id}, which {refusal.removeprefix(run_id).strip()}: "
-                    f"{force_reason}",
-                    {"run": run_id, "reason": force_reason, "override": "resume"},
-                )
             session = self.backend.resume_run(
                 run_id=run_id,
                 options=self._engine_options(force_reason),
@@ -710,8 +703,7 @@ class RunbookRunScreen(OncallScreen[None]):
                 return
             self.query_one(Notice).clear()
             if self.resume_id is not None:
-                note = refusal if isinstance(refusal, str) else None
-                self.resume(self.resume_id, reason, note)
+                self.resume(self.resume_id, reason)
             else:
                 self.start(self.raw_params, reason)
 
