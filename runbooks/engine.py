@@ -23,6 +23,7 @@ from runbooks.environment import RunbookEnv
 from runbooks.errors import RunbookError
 from runbooks.leasing import LeaseKeeper, LeaseRefused
 from runbooks.library import load_library
+from runbooks.paging import is_page_run
 from runbooks.params import resolve_params
 from runbooks.prompts import Prompter, ScriptPrompter
 from runbooks.run_state import (
@@ -129,6 +130,11 @@ def resume_run(
         raise RunbookError("a resume always executes; use `runbook run --dry-run` to preview")
     prompter = prompter or ScriptPrompter(options.yes, options.yes_destructive)
     run = store.get_run(run_id)
+    if is_page_run(run):
+        raise RunbookError(
+            f"{run.id} is a page, not a runbook run; page again with "
+            f"`oncall runbook page {run.incident_id}`"
+        )
     if run.status == "done":
         raise RunbookError(f"{run.id} is done; there is nothing to resume")
     if run.incident_id is None:

@@ -343,7 +343,11 @@ class Backend:
         return entry.runbook, entry.state
 
     def list_runs(self, incident_id: str) -> list[Any]:
-        return list(self.store().list_runs(incident_id=incident_id))
+        """The incident's runbook runs (pages are runs too, in the ledger's eyes, but there is
+        nothing to resume in one)."""
+        from runbooks.paging import is_page_run
+
+        return [r for r in self.store().list_runs(incident_id=incident_id) if not is_page_run(r)]
 
     def start_run(
         self,
@@ -396,55 +400,25 @@ class Backend:
         return destructive_permission(self.catalog(), self.operator(), assets, self.clock())
 
     def page(self, incident_id: str, targets: list[Any]) -> str:
-        """Page people through the runbooks' `notify` action (the workspace's webhook, else the
-        message is shown), and record it on the timeline as a `page` event.
+        """Page people through the runbook engine (`runbooks.paging`: ledger, `notify` action,
+        `page` event); a repeat within a minute is not sent again. Returns what to tell the
+        operator, including the message to pass on when no webhook is set."""
+        from runbooks.paging import page_people
 
-        The action is executed from an already-rendered payload, so an incident title holding
-        template syntax is sent as written, never evaluated.
-        """
-        from runbooks.actions import ActionRuntime, RenderedAction
-        from runbooks.actions.notify import NotifyAction
-        from runbooks.keys import step_key
-
-        if not targets:
-            raise PageError(
-                "nobody to page: the catalog names no owner or rotation for these assets"
-            )
         workspace = self.workspace()
-        incident = self.get_incident(incident_id)
-        operator = self.operator()
-        to = [t.ref for t in targets]
-        names = ", ".join(t.name for t in targets)
-        message = (
-            f"[{incident.severity}] {incident.id}: {incident.title} (asset {incident.asset}). "
-            f"Paged by {operator} with oncall."
-        )
-        payload = {"message": message, "to": to, "webhook": None}
-        key = step_key(incident.id, "page", 1, "page", {**payload, "at": self.clock().isoformat()})
-        rendered = RenderedAction("notify", f"notify to {', '.join(to)}: {message}", payload, key)
-        said: list[str] = []
-        runtime = ActionRuntime(
-            connections={},
-            workdir=workspace.root,
+        result = page_people(
+            self.store(),
+            incident_id,
+            targets,
+            self.operator(),
             notify_webhook=workspace.config.notify_webhook,
-            labels={"incident": incident.id},
-            say=said.append,
+            workdir=workspace.root,
+            now=self.clock(),
+            catalog=self.catalog(),
         )
-        action = NotifyAction(type="notify", message=message, to=to)
-        result = action.execute(rendered, runtime)
-        delivered = result.output.get("delivered", "?")
-        how = "by webhook" if delivered == "webhook" else "no webhook set: message shown here"
-        self.store().append_event(
-            incident.id,
-            "page",
-            f"paged {names} ({how})",
-            operator,
-            {"to": to, "delivered": delivered, "message": message, "key": key},
-        )
-        if delivered == "webhook":
+        names = ", ".join(result.names)
+        if not result.sent:
+            return f"☎ {result.repeat_explained()}"
+        if result.delivered == "webhook":
             return f"☎ Paged {names} by webhook."
-        return f"☎ No notify_webhook in oncall.toml; send this to {names}: {message}"
-
-
-class PageError(Exception):
-    """Nothing could be paged; shown in place like any other problem."""
+        return f"☎ No notify_webhook in oncall.toml; send this to {names}: {result.message}"

@@ -300,6 +300,48 @@ def test_an_edited_runbook_is_listed_changed_refused_and_vetted_again(workspace:
     assert {r["id"]: r["state"] for r in listed}["feed-backout"] == "vetted"
 
 
+def test_page_prints_the_message_once_and_a_repeat_says_when_they_were_paged(
+    workspace: Path,
+) -> None:
+    first = oncall(workspace, "--as", "ana.lima", "runbook", "page", "INC-1")
+    assert first.returncode == 0, first.stderr
+    assert "no notify_webhook in oncall.toml: send this to them yourself (RUN-1):" in first.stdout
+    assert "INC-1: " in first.stdout and "Paged by user:default/ana.lima" in first.stdout
+    assert "on call for team-data" in first.stdout
+    again = as_json(oncall(workspace, "--as", "ben.okafor", "runbook", "page", "INC-1", "--json"))
+    assert again["status"] == "already_paged"
+    assert (again["run"], again["by"], again["delivered"]) == (
+        "RUN-1",
+        "user:default/ana.lima",
+        "printed",
+    )
+    assert set(again) == {
+        "incident",
+        "status",
+        "to",
+        "message",
+        "delivered",
+        "at",
+        "run",
+        "by",
+        "key",
+    }
+    assert {"ref", "name", "email", "reasons"} <= set(again["to"][0])
+    store = Store.open(f"sqlite:///{workspace / '.oncall' / 'state.db'}")
+    try:
+        pages = [e for e in store.events("INC-1") if e.kind == "page"]
+        assert len(pages) == 1 and pages[0].data["run"] == "RUN-1"
+        assert {t["ref"] for t in again["to"]} == set(pages[0].data["to"])
+    finally:
+        store.close()
+
+
+def test_page_for_an_unknown_incident_exits_2(workspace: Path) -> None:
+    done = oncall(workspace, "runbook", "page", "INC-9")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "oncall: no incident INC-9"
+
+
 def test_resume_with_force_and_reason_takes_over_a_run_alive_elsewhere_on_the_timeline(
     workspace: Path,
 ) -> None:

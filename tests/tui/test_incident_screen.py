@@ -183,6 +183,26 @@ async def test_p_posts_to_the_workspace_webhook_with_an_idempotency_key(
     assert pages[-1].data["delivered"] == "webhook"
 
 
+async def test_pressing_p_again_within_a_minute_pages_nobody_twice(
+    make_app, broken, open_store, clock
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        await pilot.press("p")
+        await settle(pilot, app)
+        clock.advance(seconds=30)
+        await pilot.press("p")
+        await settle(pilot, app)
+        notice = str(screen.query_one("#notice").render())
+        assert "Already paged" in notice and "03:00:00 UTC" in notice
+        assert "not sent again" in notice
+    pages = [e for e in open_store().events("INC-1") if e.kind == "page"]
+    assert len(pages) == 1
+    runs = open_store().list_runs(incident_id="INC-1")
+    assert [r.runbook_id for r in runs] == ["oncall:page"]
+
+
 async def test_paging_many_people_asks_first(make_app, broken, open_store, monkeypatch) -> None:
     import tui.screens.incident as incident_module
     from tui.screens.choice import ChoiceScreen

@@ -1,4 +1,4 @@
-"""`oncall runbook` commands: list, show, vet, run, resume, runs.
+"""`oncall runbook` commands: list, show, vet, run, resume, runs, page.
 
 The engine (`runbooks.engine`) does the work; this module turns options into `RunOptions`, asks
 the operator on the terminal (`TerminalPrompter`), prints what happens, and maps the outcome to
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 runbook_app = typer.Typer(
     name="runbook",
-    help="Vetted recovery runbooks: list, read, vet, run (idempotent, leased), resume.",
+    help="Vetted recovery runbooks: list, read, vet, run (idempotent, leased), resume; page.",
     no_args_is_help=True,
 )
 
@@ -597,3 +597,54 @@ def _run_json(store: Store, run: Any) -> dict[str, Any]:
         "ledger": ledger,
         "stale": stale,
     }
+
+
+# -- page ------------------------------------------------------------------------------------
+
+
+@runbook_app.command("page")
+def page(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="The incident to page people about (INC-n).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Page whoever is on call for (or owns) the incident's asset and everything it feeds.
+
+    Sent through the runbook engine (ledger, `notify` action, a `page` event on the timeline) to
+    oncall.toml's notify_webhook, else printed for you to pass on. The same people are not paged
+    twice for the same incident within a minute: the second call says when they were.
+    """
+    from runbooks.paging import page_people, people_to_page
+
+    obj = _app(ctx)
+    ws = obj.workspace
+    with _store(ctx) as store:
+        incident = store.get_incident(incident_id)
+        now = store.clock()
+        targets = people_to_page(obj.catalog, incident.asset, now)
+        result = page_people(
+            store,
+            incident.id,
+            targets,
+            obj.operator,
+            notify_webhook=ws.config.notify_webhook,
+            workdir=ws.root,
+            now=now,
+            catalog=obj.catalog,
+        )
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    if not result.sent:
+        typer.echo(result.repeat_explained())
+        return
+    for person in result.people:
+        reasons = "; ".join(person["reasons"]) or "owner"
+        typer.echo(f"  {person['name']} <{person['email'] or 'no email'}>: {reasons}")
+    if result.delivered == "webhook":
+        typer.echo(f"paged {len(result.to)} people by webhook ({result.run_id})")
+    else:
+        typer.echo(
+            f"no notify_webhook in oncall.toml: send this to them yourself ({result.run_id}):"
+        )
+        typer.echo(f"  {result.message}")
