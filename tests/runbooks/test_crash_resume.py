@@ -1,16 +1,15 @@
 """SIGKILL at every step boundary of the demo recovery, then resume: every effect exactly once.
 
-Each case forks a child that runs a recovery runbook with `ONCALL_FAILPOINT=<step>:<boundary>`,
+Each case starts a child (from a clean forkserver) that runs a recovery runbook with `ONCALL_FAILPOINT=<step>:<boundary>`,
 so the child kills itself with SIGKILL either after the intent is recorded and before the effect
 (`before`) or after the effect and before `done` (`after`). The parent then resumes the run and
 compares the demo databases' audit logs (one row per changed row, written by triggers) with an
 uninterrupted run of the same runbook: the same changes, each exactly once. Forking keeps each
-case cheap (no new interpreter); the command-line path is covered in test_cli.py.
+case cheap (no new interpreter per child); the command-line path is covered in test_cli.py.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import signal
@@ -23,9 +22,8 @@ import pytest
 
 from runbooks.failpoints import ENV_FAILPOINT
 from runbooks.leasing import RunStillActive
+from tests.processes import CHILDREN
 from tests.runbooks.demo_case import OPERATORS, DemoCase
-
-FORK = multiprocessing.get_context("fork")
 
 STEPS = {
     "training-store-partial-load": [
@@ -87,7 +85,9 @@ def test_a_run_killed_at_a_step_boundary_resumes_with_every_effect_exactly_once(
 ) -> None:
     root = tmp_path / "ws"
     shutil.copytree(broken_demo_template, root)
-    child = FORK.Process(target=_run_until_killed, args=(root, runbook_id, f"{step_id}:{boundary}"))
+    child = CHILDREN.Process(
+        target=_run_until_killed, args=(root, runbook_id, f"{step_id}:{boundary}")
+    )
     child.start()
     child.join(timeout=120)
     assert child.exitcode == -signal.SIGKILL
@@ -144,8 +144,8 @@ def test_a_run_whose_process_is_alive_is_not_resumed_until_it_is_gone(
 ) -> None:
     root = tmp_path / "ws"
     shutil.copytree(broken_demo_template, root)
-    started = FORK.Event()
-    child = FORK.Process(target=_hold_a_run, args=(root, started))
+    started = CHILDREN.Event()
+    child = CHILDREN.Process(target=_hold_a_run, args=(root, started))
     child.start()
     case = DemoCase(root)
     try:

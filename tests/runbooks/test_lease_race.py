@@ -7,15 +7,14 @@ real PostgreSQL.
 
 from __future__ import annotations
 
-import multiprocessing
 from typing import Any
 
 import pytest
 
 from incidents.store import Store
 from runbooks.leasing import LeaseKeeper, LeaseRefused
+from tests.processes import CHILDREN
 
-FORK = multiprocessing.get_context("fork")
 PROCESSES = 50
 ASSET = "resource:default/training-db"
 WON, REFUSED = 10, 11
@@ -40,9 +39,9 @@ def _contend(url: str, number: int, barrier: Any) -> None:
 @pytest.mark.slow
 def test_of_fifty_processes_racing_for_one_lease_exactly_one_wins(database_url: str) -> None:
     Store.open(database_url).close()  # migrate once, before the race
-    barrier = FORK.Barrier(PROCESSES)
+    barrier = CHILDREN.Barrier(PROCESSES)
     processes = [
-        FORK.Process(target=_contend, args=(database_url, n, barrier))
+        CHILDREN.Process(target=_contend, args=(database_url, n, barrier))
         for n in range(1, PROCESSES + 1)
     ]
     for process in processes:
