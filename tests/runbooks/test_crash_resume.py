@@ -1,11 +1,12 @@
 """SIGKILL at every step boundary of the demo recovery, then resume: every effect exactly once.
 
-Each case starts a child (from a clean forkserver) that runs a recovery runbook with `ONCALL_FAILPOINT=<step>:<boundary>`,
+Each case starts a child that runs a recovery runbook with `ONCALL_FAILPOINT=<step>:<boundary>`,
 so the child kills itself with SIGKILL either after the intent is recorded and before the effect
 (`before`) or after the effect and before `done` (`after`). The parent then resumes the run and
 compares the demo databases' audit logs (one row per changed row, written by triggers) with an
-uninterrupted run of the same runbook: the same changes, each exactly once. Forking keeps each
-case cheap (no new interpreter per child); the command-line path is covered in test_cli.py.
+uninterrupted run of the same runbook: the same changes, each exactly once. Children come from
+a clean forkserver (tests/processes.py), so each case stays cheap; the command-line path is
+covered in test_cli.py.
 """
 
 from __future__ import annotations
