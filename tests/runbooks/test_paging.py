@@ -236,3 +236,20 @@ def test_a_page_run_is_not_resumed_as_a_runbook(store: Store, clock: Clock, tmp_
     env = RunbookEnv(root=tmp_path, runbooks_dir=tmp_path, lock_file=tmp_path / "runbooks.lock")
     with pytest.raises(RunbookError, match=rf"{result.run_id} is a page, not a runbook run"):
         resume_run(store=store, env=env, catalog=None, run_id=result.run_id, operator="ana")
+
+
+def test_an_incident_title_with_template_syntax_is_paged_as_written(
+    store: Store, clock: Clock, tmp_path: Path
+) -> None:
+    store.open_incident("{{ 7*7 }} rows {% if x %}", TRAINING_DB, actor="alertmanager")
+    result = page_people(
+        store,
+        "INC-2",
+        targets(),
+        "ana.lima",
+        notify_webhook=None,
+        workdir=tmp_path,
+        now=clock(),
+        catalog=demo_catalog(),
+    )
+    assert "INC-2: {{ 7*7 }} rows {% if x %}" in result.message
