@@ -121,8 +121,7 @@ class PageResult:
         return {
             "incident": self.incident_id,
             "status": self.status,
-            "to": list(self.people)
-            or [{"ref": r, "name": n} for r, n in zip(self.to, self.names, strict=True)],
+            "to": list(self.people),
             "message": self.message,
             "delivered": self.delivered,
             "at": self.at.isoformat(),
@@ -170,7 +169,7 @@ def page_people(
         raise PageError(f"{incident.id} is {incident.status}; open a new incident to page anyone")
     now = _utc(now or store.clock())
     actor = operator_ref(catalog, operator) or operator
-    refs = tuple(sorted(p.ref for p in people))
+    refs = tuple(p.ref for p in people)  # in the order given (nearest the incident first)
     names = tuple(p.name for p in people)
     bucket = _bucket(now)
     earlier = _recent_page(store, incident.id, refs, bucket - REPEAT_WINDOW, now)
@@ -353,7 +352,7 @@ def _already(
     return PageResult(
         incident.id,
         "already_paged",
-        tuple(sorted(p.ref for p in people)),
+        tuple(p.ref for p in people),
         tuple(p.name for p in people),
         str(payload.get("message", "")),
         str(output["delivered"]) if "delivered" in output else None,

@@ -108,7 +108,7 @@ def test_without_a_webhook_the_page_is_printed_recorded_and_done_in_the_ledger(
     (event,) = pages(store)
     assert event.actor == "user:default/ana.lima"
     assert event.data["delivered"] == "printed"
-    assert event.data["to"] == sorted(t.ref for t in targets())
+    assert event.data["to"] == [t.ref for t in targets()]
     assert event.data["key"] == result.key and event.data["run"] == result.run_id
     entry = store.ledger_get(result.key)
     assert entry is not None and (entry.status, entry.effect_count) == ("done", 1)
@@ -126,7 +126,7 @@ def test_the_webhook_gets_the_page_with_the_ledger_key_as_idempotency_key(
     assert request.headers["Idempotency-Key"] == result.key
     body = json.loads(request.content)
     assert "INC-1" in body["text"] and body["incident"] == "INC-1"
-    assert body["to"] == sorted(t.ref for t in targets())
+    assert body["to"] == [t.ref for t in targets()]
     assert result.delivered == "webhook"
     assert pages(store)[0].data["delivered"] == "webhook"
 
@@ -151,6 +151,14 @@ def test_a_repeated_page_within_the_window_is_not_sent_and_says_when_it_was(
         )
     assert len(pages(store)) == 1
     assert len(store.list_runs(incident_id="INC-1")) == 1
+
+
+def test_the_same_people_in_another_order_are_the_same_page(
+    store: Store, clock: Clock, tmp_path: Path
+) -> None:
+    first = page(store, clock, tmp_path)
+    again = page(store, clock, tmp_path, who=list(reversed(targets())))
+    assert again.status == "already_paged" and again.key == first.key
 
 
 def test_a_page_a_window_later_or_to_other_people_is_sent(
