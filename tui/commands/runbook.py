@@ -573,12 +573,13 @@ def runs(
 
 def _run_json(store: Store, run: Any) -> dict[str, Any]:
     from runbooks.leasing import process_alive
+    from runbooks.paging import is_page_run
 
     ledger: dict[str, int] = {}
     for entry in store.ledger_for_run(run.id):
         ledger[entry.status] = ledger.get(entry.status, 0) + 1
     stale = False
-    if run.status == "running":
+    if run.status == "running" and not is_page_run(run):  # a page is not resumed: paged again
         leases = store.list_leases(run.id)
         now = store.clock()
         stale = not leases or all(
