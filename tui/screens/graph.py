@@ -26,11 +26,11 @@ from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
 from tui.widgets.asset_search import AssetSearch
 from tui.widgets.dependency_tree import DependencyTree, ReachIndex, format_path
-from tui.widgets.incident_table import short_ref
 from tui.widgets.notice import Notice
 from tui.widgets.ownership import OwnershipPanel
 from tui.widgets.runbook_list import RunbookList
 from tui.widgets.title_bar import TitleBar
+from tui.widgets.vocabulary import short_ref
 
 
 @dataclass

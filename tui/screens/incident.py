@@ -26,12 +26,12 @@ from tui.screens.choice import ChoiceScreen
 from tui.screens.prompt import TextPromptScreen
 from tui.widgets.dependency_tree import DependencyTree, ReachIndex, format_path
 from tui.widgets.incident_header import IncidentHeader
-from tui.widgets.incident_table import short_ref
 from tui.widgets.notice import Notice
 from tui.widgets.people import PeoplePanel
 from tui.widgets.runbook_list import RunbookList
 from tui.widgets.timeline import Timeline
 from tui.widgets.title_bar import TitleBar
+from tui.widgets.vocabulary import short_ref
 
 PANELS: tuple[tuple[str, str], ...] = (
     ("impact", "1 Impact"),

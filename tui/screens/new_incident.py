@@ -19,8 +19,7 @@ from tui.messages import AssetHighlighted, AssetSelected
 from tui.problems import explain
 from tui.screens.base import OncallModal
 from tui.widgets.asset_search import AssetSearch
-from tui.widgets.incident_table import short_ref
-from tui.widgets.vocabulary import SEVERITIES, SEVERITY
+from tui.widgets.vocabulary import SEVERITIES, SEVERITY, short_ref
 
 
 @dataclass(frozen=True, slots=True)

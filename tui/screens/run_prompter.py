@@ -19,7 +19,7 @@ from textual.screen import Screen
 
 from tui.screens.choice import ChoiceScreen
 from tui.screens.confirm_destructive import ConfirmDestructive
-from tui.widgets.incident_table import short_ref
+from tui.widgets.vocabulary import short_ref
 
 
 class TuiPrompter:

@@ -26,13 +26,12 @@ from tui.screens.base import OncallScreen
 from tui.screens.confirm_destructive import ConfirmDestructive
 from tui.screens.prompt import TextPromptScreen
 from tui.screens.run_prompter import TuiPrompter
-from tui.widgets.incident_table import short_ref
 from tui.widgets.notice import Notice
 from tui.widgets.params_form import ParamsForm
 from tui.widgets.step_detail import StepDetail
 from tui.widgets.step_list import StepList, current_step
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.vocabulary import format_duration
+from tui.widgets.vocabulary import format_duration, short_ref
 
 STATE_WORDS = {
     "vetted": "✔ vetted",

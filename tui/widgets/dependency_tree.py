@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from tui.widgets.incident_table import short_ref
+from tui.widgets.vocabulary import short_ref
 
 PAGE = 100
 

@@ -14,8 +14,7 @@ from typing import Any
 from textual.content import Content
 from textual.widget import Widget
 
-from tui.widgets.incident_table import short_ref
-from tui.widgets.vocabulary import INCIDENT_STATUS, SEVERITY, badge_for, format_since
+from tui.widgets.vocabulary import INCIDENT_STATUS, SEVERITY, badge_for, format_since, short_ref
 
 
 class IncidentHeader(Widget):

@@ -16,7 +16,14 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from tui.messages import IncidentSelected
-from tui.widgets.vocabulary import INCIDENT_STATUS, SEVERITY, Badge, badge_for, format_since
+from tui.widgets.vocabulary import (
+    INCIDENT_STATUS,
+    SEVERITY,
+    Badge,
+    badge_for,
+    format_since,
+    short_ref,
+)
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("sev", "Sev"),
@@ -27,16 +34,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("commander", "Commander"),
     ("title", "Title"),
 )
-
-
-def short_ref(ref: str | None) -> str:
-    """`resource:default/training-db` → `training-db`; other namespaces stay visible."""
-    if not ref:
-        return "—"
-    _, _, rest = ref.partition(":")
-    rest = rest or ref
-    namespace, _, name = rest.rpartition("/")
-    return name if namespace in ("", "default") else rest
 
 
 class IncidentTable(DataTable[Any]):

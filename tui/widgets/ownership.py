@@ -7,8 +7,7 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Static
 
-from tui.widgets.incident_table import short_ref
-from tui.widgets.vocabulary import format_until
+from tui.widgets.vocabulary import format_until, short_ref
 
 
 def _person(person: Any) -> Content:

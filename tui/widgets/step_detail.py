@@ -12,7 +12,7 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Static
 
-from tui.widgets.incident_table import short_ref
+from tui.widgets.vocabulary import short_ref
 
 
 def step_detail_content(rendered: Any, state: Any | None = None) -> Content:

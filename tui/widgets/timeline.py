@@ -14,8 +14,7 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tui.widgets.incident_table import short_ref
-from tui.widgets.vocabulary import EVENT_KIND, badge_for, format_clock
+from tui.widgets.vocabulary import EVENT_KIND, badge_for, format_clock, short_ref
 
 
 def event_content(event: Any) -> Content:

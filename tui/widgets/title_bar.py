@@ -10,6 +10,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.widgets.vocabulary import short_ref
+
 
 class TitleBar(Widget):
     """`oncall ▸ <screen>` on the left; workspace and operator on the right."""
@@ -35,6 +37,8 @@ class TitleBar(Widget):
 
     def render(self) -> Content:
         left = Content.from_markup("[b]oncall[/b] ▸ $title", title=self.screen_title)
-        right = Content.from_markup("$ws · as [b]$op[/b]", ws=self.workspace_name, op=self.operator)
+        right = Content.from_markup(
+            "$ws · as [b]$op[/b]", ws=self.workspace_name, op=short_ref(self.operator)
+        )
         gap = max(1, self.size.width - left.cell_length - right.cell_length - 2)
         return Content.assemble(" ", left, " " * gap, right, " ")

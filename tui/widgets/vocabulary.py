@@ -119,3 +119,13 @@ def format_until(moment: datetime | None) -> str:
 
 def format_clock(moment: datetime) -> str:
     return moment.strftime("%H:%M:%S")
+
+
+def short_ref(ref: str | None) -> str:
+    """`resource:default/training-db` → `training-db`; other namespaces stay visible."""
+    if not ref:
+        return "—"
+    _, _, rest = ref.partition(":")
+    rest = rest or ref
+    namespace, _, name = rest.rpartition("/")
+    return name if namespace in ("", "default") else rest
