@@ -113,7 +113,9 @@ def assemble_draft(
     source_ref = impact.source.ref if impact.source else incident.asset
 
     timeline = tuple(TimelineRow(e.seq, as_utc(e.at), e.actor, e.kind, e.message) for e in ordered)
-    runs_done = tuple(run_summary(run, ledger.get(run.id, ()), ordered) for run in runs)
+    runs_done = tuple(
+        run_summary(run, ledger.get(run.id, ()), ordered) for run in runs if is_runbook_run(run)
+    )
     chain_check = ChainCheck(bool(chain.ok), chain.count, chain.first_bad, chain.reason)
     facts = IncidentFacts(
         id=incident.id,
@@ -200,3 +202,10 @@ def summarize(
     if ttr is not None and ttr.seconds is not None:
         lines.append(f"Resolved {format_duration(ttr.seconds)} after detection.")
     return tuple(lines)
+
+
+def is_runbook_run(run: RunLike) -> bool:
+    """A run of a runbook file, as opposed to the engine's built-in one-step runs (a page is
+    `oncall:page`; no runbook file's id can hold a colon). Built-in runs are told elsewhere in the
+    draft — pages under Detection, from their `page` events — so Response lists runbooks only."""
+    return ":" not in run.runbook_id
