@@ -8,15 +8,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tui.commands.common import app_context, print_json
+
 if TYPE_CHECKING:
-    from tui.context import AppContext
+    pass
 
 demo_app = typer.Typer(
     name="demo",
@@ -31,14 +32,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(demo_app)
 
 
-def _app(ctx: typer.Context) -> AppContext:
-    return ctx.obj  # type: ignore[no-any-return]
-
-
-def _print_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
-
-
 def _fail(exc: Exception) -> typer.Exit:
     typer.echo(f"oncall: {exc}", err=True)
     return typer.Exit(2)
@@ -51,7 +44,7 @@ def _init_target(ctx: typer.Context, directory: Path | None) -> Path:
 
     if directory is not None:
         return directory
-    obj = _app(ctx)
+    obj = app_context(ctx)
     if obj.workspace_arg is not None:
         return obj.workspace_arg
     if os.environ.get(ENV_WORKSPACE):
@@ -78,7 +71,7 @@ def init(
         raise _fail(exc) from exc
     databases = [str(root / "data" / name) for name in DATABASES]
     if as_json:
-        _print_json({"workspace": str(root), "databases": databases})
+        print_json({"workspace": str(root), "databases": databases})
         return
     typer.echo(f"demo workspace ready at {root}")
     typer.echo(f"  databases: {', '.join(Path(d).name for d in databases)} in {root / 'data'}")
@@ -91,7 +84,7 @@ def break_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from demo import DemoError, break_workspace
     from incidents.store import Store
 
-    ws = _app(ctx).workspace
+    ws = app_context(ctx).workspace
     try:
         from demo.install import require_demo
 
@@ -104,7 +97,7 @@ def break_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     except DemoError as exc:
         raise _fail(exc) from exc
     if as_json:
-        _print_json({"workspace": str(ws.root), **breakage.as_dict()})
+        print_json({"workspace": str(ws.root), **breakage.as_dict()})
         return
     typer.echo(f"broke the demo at {ws.root}:")
     typer.echo(
@@ -123,14 +116,14 @@ def reset(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Start the demo over: databases re-seeded, local incidents, runs and leases removed."""
     from demo import DemoError, reset_workspace
 
-    ws = _app(ctx).workspace
+    ws = app_context(ctx).workspace
     state_db = ws.state_dir / "state.db" if ws.config.database_url is None else None
     try:
         reset_workspace(ws.root, state_db)
     except DemoError as exc:
         raise _fail(exc) from exc
     if as_json:
-        _print_json({"workspace": str(ws.root), "state_removed": state_db is not None})
+        print_json({"workspace": str(ws.root), "state_removed": state_db is not None})
         return
     removed = " and its local state store" if state_db is not None else ""
     typer.echo(f"reset the demo databases{removed} at {ws.root}")

@@ -7,19 +7,16 @@ the operator (`--as`, `$ONCALL_USER`, `oncall.toml` operators, the OS user).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from graph.errors import AssetNotFound, GraphError
+from tui.commands.common import app_context, open_store, print_json
 
 if TYPE_CHECKING:
     from incidents.records import Event, Incident
-    from incidents.store import Store
     from tui.context import AppContext
 
 incident_app = typer.Typer(
@@ -41,25 +38,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(incident_app)
 
 
-@contextmanager
-def _store(ctx: typer.Context) -> Iterator[Store]:
-    from incidents.store import Store
-
-    store = Store.open(_app(ctx).workspace.database_url)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _app(ctx: typer.Context) -> AppContext:
-    return ctx.obj  # type: ignore[no-any-return]
-
-
-def _print_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
-
-
 @incident_app.command("open")
 def open_incident(
     ctx: typer.Context,
@@ -78,16 +56,16 @@ def open_incident(
     """Open an incident on an asset."""
     from incidents.lifecycle import normalise_severity
 
-    obj = _app(ctx)
+    obj = app_context(ctx)
     severity = normalise_severity(severity)  # before the catalog loads: fail fast on a typo
     asset_ref = _resolve_asset(obj, asset)
     commander_ref = _resolve_user(obj, commander, "--commander") if commander else None
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         incident = store.open_incident(
             title, asset_ref, severity, actor=obj.operator, commander=commander_ref
         )
     if as_json:
-        _print_json(incident.to_json())
+        print_json(incident.to_json())
         return
     typer.echo(f"opened {incident.id} [{incident.severity}] {incident.title}")
     typer.echo(
@@ -104,10 +82,10 @@ def list_incidents(
     as_json: JsonOpt = False,
 ) -> None:
     """List open incidents, newest first."""
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         incidents = store.list_incidents(include_closed=include_closed)
     if as_json:
-        _print_json([incident.to_json() for incident in incidents])
+        print_json([incident.to_json() for incident in incidents])
         return
     if not incidents:
         hint = "" if include_closed else " (--all includes resolved ones)"
@@ -123,11 +101,11 @@ def list_incidents(
 @incident_app.command("show")
 def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> None:
     """Show an incident and its timeline."""
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         incident = store.get_incident(incident_id)
         events = store.events(incident.id)
     if as_json:
-        _print_json({**incident.to_json(), "events": [e.to_json() for e in events]})
+        print_json({**incident.to_json(), "events": [e.to_json() for e in events]})
         return
     _print_incident(incident)
     typer.echo("")
@@ -145,15 +123,15 @@ def note(
     ],
 ) -> None:
     """Add a note to the incident's timeline."""
-    obj = _app(ctx)
-    with _store(ctx) as store:
+    obj = app_context(ctx)
+    with open_store(ctx) as store:
         event = store.append_event(incident_id, "note", text, obj.operator)
     typer.echo(f"{event.incident_id} #{event.seq} note by {event.actor}")
 
 
 def _move(ctx: typer.Context, incident_id: str, status: str) -> None:
-    obj = _app(ctx)
-    with _store(ctx) as store:
+    obj = app_context(ctx)
+    with open_store(ctx) as store:
         incident = store.set_status(incident_id, status, actor=obj.operator)
     typer.echo(
         f"{incident.id} {incident.status} at {_clock(_status_time(incident))} by {obj.operator}"
@@ -183,11 +161,11 @@ def verify(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> 
     """Check the timeline's hash chain. Exit 0 when intact, 1 naming the first bad event."""
     from incidents.lifecycle import normalise_incident_id
 
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         report = store.verify(incident_id)
     shown_id = normalise_incident_id(incident_id)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "id": shown_id,
                 "ok": report.ok,

@@ -10,22 +10,20 @@ With `--json` the only thing on stdout is one JSON document; progress goes to st
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from runbooks.errors import RunbookError
+from tui.commands.common import app_context, open_store, print_json
 
 if TYPE_CHECKING:
     from incidents.store import Store
     from runbooks.engine import EngineEvent, RunReport, StepState
     from runbooks.environment import RunbookEnv
     from runbooks.prompts import Settlement
-    from tui.context import AppContext
 
 runbook_app = typer.Typer(
     name="runbook",
@@ -75,29 +73,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(runbook_app)
 
 
-def _app(ctx: typer.Context) -> AppContext:
-    return ctx.obj  # type: ignore[no-any-return]
-
-
-def _print_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
-
-
-@contextmanager
-def _store(ctx: typer.Context) -> Iterator[Store]:
-    from incidents.store import Store
-
-    store = Store.open(_app(ctx).workspace.database_url)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def _env(ctx: typer.Context) -> RunbookEnv:
     from runbooks.environment import RunbookEnv
 
-    ws = _app(ctx).workspace
+    ws = app_context(ctx).workspace
     return RunbookEnv(
         root=ws.root,
         runbooks_dir=ws.runbooks_dir,
@@ -125,11 +104,11 @@ def list_runbooks(
     library = load_library(env.runbooks_dir, env.lock_file)
     entries = list(library.entries)
     if asset:
-        entity = _app(ctx).catalog.resolve(asset)
+        entity = app_context(ctx).catalog.resolve(asset)
         entries = library.for_asset(entity)
     rows = [_entry_json(e, env) for e in entries]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     if not rows:
         where = f" for {asset}" if asset else f" in {env.runbooks_dir}"
@@ -196,7 +175,7 @@ def show(
         raise entry.error
     spec = entry.runbook.spec
     if as_json:
-        _print_json(
+        print_json(
             {
                 **_entry_json(entry, env),
                 "sha256": entry.runbook.sha256,
@@ -266,11 +245,11 @@ def vet_command(
 
     from runbooks.vetting import vet
 
-    obj = _app(ctx)
+    obj = app_context(ctx)
     ws = obj.workspace
     entry = vet(Path(file), reviewer, ws.lock_file, catalog=obj.catalog)
     if as_json:
-        _print_json({"id": entry.id, **entry.as_dict()})
+        print_json({"id": entry.id, **entry.as_dict()})
         return
     typer.echo(
         f"vetted {entry.id} v{entry.version} (sha256 {entry.sha256[:12]}…) by {entry.reviewer} "
@@ -416,7 +395,7 @@ def _settlement(value: str | None) -> Settlement | None:
 
 def _finish(report: RunReport, as_json: bool, out: Any) -> None:
     if as_json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
     else:
         if report.dry_run:
             typer.echo("dry run: nothing was changed or recorded", file=out)
@@ -468,13 +447,13 @@ def run(
         break_glass=break_glass,
     )
     params = parse_assignments(param or [])
-    obj = _app(ctx)
+    obj = app_context(ctx)
     out = sys.stderr if as_json else sys.stdout
     prompter = TerminalPrompter(
         yes=yes, yes_destructive=yes_destructive, in_doubt=_settlement(in_doubt), out=out
     )
     env = _env(ctx)
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         session = start_run(
             store=store,
             env=env,
@@ -525,12 +504,12 @@ def resume(
         reason=reason,
         break_glass=break_glass,
     )
-    obj = _app(ctx)
+    obj = app_context(ctx)
     out = sys.stderr if as_json else sys.stdout
     prompter = TerminalPrompter(
         yes=yes, yes_destructive=yes_destructive, in_doubt=_settlement(in_doubt), out=out
     )
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         session = resume_run(
             store=store,
             env=_env(ctx),
@@ -554,10 +533,10 @@ def runs(
     as_json: JsonOpt = False,
 ) -> None:
     """List runs, oldest first, with their status and step counts."""
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         items = [_run_json(store, r) for r in store.list_runs(incident_id=incident)]
     if as_json:
-        _print_json(items)
+        print_json(items)
         return
     if not items:
         typer.echo("no runs")
@@ -617,9 +596,9 @@ def page(
     """
     from runbooks.paging import page_people, people_to_page
 
-    obj = _app(ctx)
+    obj = app_context(ctx)
     ws = obj.workspace
-    with _store(ctx) as store:
+    with open_store(ctx) as store:
         incident = store.get_incident(incident_id)
         now = store.clock()
         targets = people_to_page(obj.catalog, incident.asset, now)
@@ -634,7 +613,7 @@ def page(
             catalog=obj.catalog,
         )
     if as_json:
-        _print_json(result.as_dict())
+        print_json(result.as_dict())
         return
     if not result.sent:
         typer.echo(result.repeat_explained())
