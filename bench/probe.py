@@ -1,12 +1,13 @@
 """Measurements that must run in a fresh process, started by `bench.run`; each prints JSON.
 
-Why a separate process: peak RSS is per process (`ru_maxrss` only grows), start-up time needs
-a cold interpreter, and a 1M-asset catalog should not stay in the runner's memory. Modes:
+Why a separate process: peak RSS is per process (`ru_maxrss` only grows), and a 1M-asset
+catalog should not stay in the runner's memory. Modes:
 
     python -m bench.probe cli OUT.json -- ARGS...   run `oncall ARGS` in-process, write its peak RSS
     python -m bench.probe queries WORKSPACE          blast radius and fuzzy search, ours vs baselines
     python -m bench.probe parse WORKSPACE            only parse the YAML/JSON (the cold-load floor)
-    python -m bench.probe paint (hello|oncall) T0 [WORKSPACE]   seconds from T0 to the first paint
+
+The TUI's first paint is not measured here but by `bench/startup.py`, on a real terminal.
 """
 
 from __future__ import annotations
@@ -153,40 +154,6 @@ def run_queries(workspace_dir: Path, repeats: int, fuzzy: bool) -> dict[str, Any
     return result
 
 
-def run_paint(app_kind: str, t0: float, workspace_dir: Path | None) -> dict[str, float]:
-    """Seconds from `t0` (the parent's clock before it started this process) to the first
-    painted screen, and to the end of the app's start-up workers (its catalog loaded)."""
-    from textual.app import App, ComposeResult
-    from textual.pilot import Pilot
-    from textual.widgets import Static
-
-    marks: dict[str, float] = {}
-    if app_kind == "hello":
-
-        class Hello(App[None]):
-            def compose(self) -> ComposeResult:
-                yield Static("Hello, world")
-
-        app: App[None] = Hello()
-    else:
-        from tui.app import OncallApp
-        from tui.context import AppContext
-
-        app = OncallApp(AppContext(workspace_arg=workspace_dir))
-    marks["imported_s"] = time.time() - t0
-
-    async def pilot(driver: Pilot[None]) -> None:
-        await driver.pause()
-        marks["first_paint_s"] = time.time() - t0
-        await driver.app.workers.wait_for_complete()
-        await driver.pause()
-        marks["ready_s"] = time.time() - t0
-        driver.app.exit()
-
-    app.run(headless=True, size=(120, 40), auto_pilot=pilot)
-    return marks
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.probe")
     modes = parser.add_subparsers(dest="mode", required=True)
@@ -199,10 +166,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     queries.add_argument("--no-fuzzy", action="store_true")
     floor = modes.add_parser("parse", help="only parse the workspace's YAML and JSON")
     floor.add_argument("workspace", type=Path)
-    paint = modes.add_parser("paint", help="time to the first painted screen")
-    paint.add_argument("app", choices=("hello", "oncall"))
-    paint.add_argument("t0", type=float)
-    paint.add_argument("workspace", type=Path, nargs="?")
     args = parser.parse_args(argv)
 
     if args.mode == "cli":
@@ -211,10 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.mode == "queries":
         report = run_queries(args.workspace, args.repeats, not args.no_fuzzy)
-    elif args.mode == "parse":
-        report = run_parse_floor(args.workspace)
     else:
-        report = run_paint(args.app, args.t0, args.workspace)
+        report = run_parse_floor(args.workspace)
     sys.stdout.write(json.dumps(report) + "\n")
     return 0
 
