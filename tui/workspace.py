@@ -10,15 +10,10 @@ and never read settings themselves.
 
 from __future__ import annotations
 
-import getpass
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 CONFIG_NAME = "oncall.toml"
 ENV_WORKSPACE = "ONCALL_WORKSPACE"
@@ -29,21 +24,95 @@ class WorkspaceError(Exception):
     """The workspace cannot be found or its `oncall.toml` is wrong. Maps to exit code 2."""
 
 
-class WorkspaceConfig(BaseModel):
-    """The schema of `oncall.toml`. Unknown keys are errors so a typo never silently does nothing."""
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    """The schema of `oncall.toml`. Unknown keys are errors so a typo never silently does nothing.
 
-    model_config = ConfigDict(extra="forbid")
+    Checked by hand (`parse_config`), not by a validation library: this is read before the
+    app's first paint, and importing one costs more than the whole check.
+    """
 
     name: str = "workspace"
     database_url: str | None = None
-    catalog: list[str] = Field(default_factory=lambda: ["catalog"])
-    lineage: list[str] = Field(default_factory=lambda: ["lineage"])
+    catalog: list[str] = field(default_factory=lambda: ["catalog"])
+    lineage: list[str] = field(default_factory=lambda: ["lineage"])
     runbooks: str = "runbooks"
-    connections: dict[str, str] = Field(default_factory=dict)
-    operators: dict[str, str] = Field(
-        default_factory=dict, description="OS user name -> catalog user ref"
-    )
+    connections: dict[str, str] = field(default_factory=dict)
+    operators: dict[str, str] = field(default_factory=dict)  # OS user name -> catalog user ref
     notify_webhook: str | None = None
+    given: frozenset[str] = frozenset()  # the keys oncall.toml sets (the others are defaults)
+
+
+#: What each key holds: "text" a string, "texts" a list of strings, "table" string -> string.
+CONFIG_KEYS: dict[str, str] = {
+    "name": "text",
+    "database_url": "text",
+    "catalog": "texts",
+    "lineage": "texts",
+    "runbooks": "text",
+    "connections": "table",
+    "operators": "table",
+    "notify_webhook": "text",
+}
+
+
+def parse_config(raw: dict[str, Any]) -> WorkspaceConfig:
+    """A `WorkspaceConfig` from parsed TOML, or `ValueError` listing every problem: the keys
+    with a value of the wrong type (in the schema's order), then each unknown key."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for key, shape in CONFIG_KEYS.items():
+        if key in raw:
+            found = _check_value(key, shape, raw[key])
+            if found:
+                problems.extend(found)
+            else:
+                values[key] = raw[key]
+    problems.extend(f"unknown key {key!r}" for key in raw if key not in CONFIG_KEYS)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return WorkspaceConfig(**values, given=frozenset(values))
+
+
+def _check_value(key: str, shape: str, value: Any) -> list[str]:
+    if shape == "text":
+        return [] if isinstance(value, str) else [_wrong(key, "a string", value)]
+    if shape == "texts":
+        if not isinstance(value, list):
+            return [_wrong(key, "a list of strings", value)]
+        return [
+            _wrong(f"{key}[{i}]", "a string", item)
+            for i, item in enumerate(value)
+            if not isinstance(item, str)
+        ]
+    if not isinstance(value, dict):
+        return [_wrong(key, "a table of strings", value)]
+    return [
+        _wrong(f"{key}.{name}", "a string", item)
+        for name, item in value.items()
+        if not isinstance(item, str)
+    ]
+
+
+def _wrong(where: str, expected: str, value: Any) -> str:
+    return f"{where}: must be {expected}, not {_toml_type(value)}"
+
+
+def _toml_type(value: Any) -> str:
+    """The TOML name of a parsed value's type, as the person who wrote it knows it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, str):
+        return "a string"
+    return "a date or time"
 
 
 @dataclass
@@ -108,6 +177,8 @@ class Workspace:
 
 
 def _os_user() -> str:
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry (containers): fall back to the uid
@@ -130,6 +201,8 @@ def _absolute_sqlite_url(url: str, root: Path) -> str:
 
 def read_config(path: Path) -> WorkspaceConfig:
     """Parse and validate one `oncall.toml`; every problem names the file and the key."""
+    import tomllib
+
     try:
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -139,16 +212,9 @@ def read_config(path: Path) -> WorkspaceConfig:
     except tomllib.TOMLDecodeError as exc:
         raise WorkspaceError(f"{path}: invalid TOML: {exc}") from exc
     try:
-        return WorkspaceConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            if err["type"] == "extra_forbidden":
-                problems.append(f"unknown key {key!r}")
-            else:
-                problems.append(f"{key}: {err['msg']}")
-        raise WorkspaceError(f"{path}: " + "; ".join(problems)) from exc
+        return parse_config(raw)
+    except ValueError as exc:
+        raise WorkspaceError(f"{path}: {exc}") from None
 
 
 def open_workspace(root: Path) -> Workspace:
@@ -175,7 +241,7 @@ def _configured_paths(root: Path, config: WorkspaceConfig, key: str) -> list[Pat
     with no `lineage/` should not fail because of a default it never asked for.
     """
     paths = [root / p for p in getattr(config, key)]
-    if key in config.model_fields_set:
+    if key in config.given:
         return paths
     return [p for p in paths if p.exists()]
 
@@ -190,6 +256,8 @@ def find_workspace_root(start: Path) -> Path | None:
 
 
 def default_demo_root() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("oncall")) / "demo"
 
 

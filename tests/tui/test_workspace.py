@@ -1,0 +1,140 @@
+"""oncall.toml: every key read with its type checked, every mistake named with the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui.workspace import WorkspaceConfig, WorkspaceError, open_workspace, read_config
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "oncall.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    path = _config(tmp_path, text)
+    with pytest.raises(WorkspaceError) as raised:
+        read_config(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: ")
+    return message.removeprefix(f"{path}: ")
+
+
+def test_every_key_is_read_as_written(tmp_path: Path) -> None:
+    config = read_config(
+        _config(
+            tmp_path,
+            'name = "ml-platform"\ndatabase_url = "sqlite:///state.db"\n'
+            'catalog = ["catalog", "more"]\nlineage = []\nrunbooks = "rb"\n'
+            'notify_webhook = "https://hooks.example/x"\n'
+            '[connections]\nops_db = "sqlite:///ops.db"\n[operators]\nroot = "user:ana.lima"\n',
+        )
+    )
+    assert config == WorkspaceConfig(
+        name="ml-platform",
+        database_url="sqlite:///state.db",
+        catalog=["catalog", "more"],
+        lineage=[],
+        runbooks="rb",
+        connections={"ops_db": "sqlite:///ops.db"},
+        operators={"root": "user:ana.lima"},
+        notify_webhook="https://hooks.example/x",
+        given=frozenset(
+            {"name", "database_url", "catalog", "lineage", "runbooks", "connections",
+             "operators", "notify_webhook"}
+        ),
+    )  # fmt: skip
+
+
+def test_an_empty_file_gives_the_defaults_and_sets_no_key(tmp_path: Path) -> None:
+    config = read_config(_config(tmp_path, ""))
+    assert config == WorkspaceConfig()
+    assert (config.name, config.catalog, config.lineage, config.runbooks) == (
+        "workspace",
+        ["catalog"],
+        ["lineage"],
+        "runbooks",
+    )
+    assert config.given == frozenset()
+
+
+def test_an_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
+    assert _error(tmp_path, 'nmae = "x"') == "unknown key 'nmae'"
+
+
+def test_a_string_key_with_another_type_is_an_error_naming_key_and_type(tmp_path: Path) -> None:
+    assert _error(tmp_path, "name = 3") == "name: must be a string, not an integer"
+    assert (
+        _error(tmp_path, "database_url = true") == "database_url: must be a string, not a boolean"
+    )
+    assert _error(tmp_path, "notify_webhook = 1.5") == (
+        "notify_webhook: must be a string, not a float"
+    )
+    assert _error(tmp_path, 'runbooks = ["a"]') == "runbooks: must be a string, not an array"
+    assert _error(tmp_path, "name = 1979-05-27") == "name: must be a string, not a date or time"
+
+
+def test_a_list_key_that_is_not_a_list_of_strings_names_the_item_at_fault(tmp_path: Path) -> None:
+    assert _error(tmp_path, 'catalog = "catalog"') == (
+        "catalog: must be a list of strings, not a string"
+    )
+    assert (
+        _error(tmp_path, '[lineage]\nx = "y"') == "lineage: must be a list of strings, not a table"
+    )
+    assert _error(tmp_path, 'catalog = ["a", 2, "c", ["d"]]') == (
+        "catalog[1]: must be a string, not an integer; catalog[3]: must be a string, not an array"
+    )
+
+
+def test_a_table_key_that_is_not_a_table_of_strings_names_the_entry_at_fault(
+    tmp_path: Path,
+) -> None:
+    assert _error(tmp_path, 'connections = "x"') == (
+        "connections: must be a table of strings, not a string"
+    )
+    assert _error(tmp_path, '[connections]\na = 1\nb = "ok"\n[connections.c]\nd = "e"') == (
+        "connections.a: must be a string, not an integer; connections.c: must be a string, not a table"
+    )
+    assert _error(tmp_path, "[operators]\nroot = 1") == (
+        "operators.root: must be a string, not an integer"
+    )
+
+
+def test_every_problem_is_reported_at_once_type_errors_first(tmp_path: Path) -> None:
+    assert _error(tmp_path, 'nmae = "x"\nbogus = 1\nname = 3') == (
+        "name: must be a string, not an integer; unknown key 'nmae'; unknown key 'bogus'"
+    )
+
+
+def test_a_file_that_is_not_toml_or_not_text_is_an_error_naming_it(tmp_path: Path) -> None:
+    assert _error(tmp_path, "name = ").startswith("invalid TOML: ")
+    path = tmp_path / "oncall.toml"
+    path.write_bytes(b'name = "\xff"')
+    with pytest.raises(WorkspaceError, match=r"oncall\.toml: not UTF-8 text"):
+        read_config(path)
+    with pytest.raises(WorkspaceError, match="no such file"):
+        read_config(tmp_path / "missing.toml")
+
+
+def test_a_named_folder_is_kept_but_a_missing_default_folder_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "catalog").mkdir()
+    _config(tmp_path, 'lineage = ["events"]')
+    workspace = open_workspace(tmp_path)
+    assert workspace.catalog_paths == [tmp_path.resolve() / "catalog"]
+    assert workspace.lineage_paths == [tmp_path.resolve() / "events"]  # named: must exist
+
+    _config(tmp_path, "")
+    assert open_workspace(tmp_path).lineage_paths == []  # default, absent: not asked for
+
+
+def test_a_relative_sqlite_url_is_taken_from_the_workspace_root(tmp_path: Path) -> None:
+    _config(
+        tmp_path, 'database_url = "sqlite:///state/x.db"\n[connections]\nops = "sqlite:///ops.db"'
+    )
+    workspace = open_workspace(tmp_path)
+    assert workspace.database_url == f"sqlite:///{tmp_path.resolve() / 'state' / 'x.db'}"
+    assert workspace.connections == {"ops": f"sqlite:///{tmp_path.resolve() / 'ops.db'}"}
