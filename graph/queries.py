@@ -148,6 +148,17 @@ class Reach(Sequence[Affected]):
         refs = self._table.refs
         return [refs[row] for row in self._rows]
 
+    def parent_refs(self) -> list[str]:
+        """For each reached entity, nearest first, the one the walk reached it from (the start
+        for the first hop): the next-to-last step of its `path`, without making the path."""
+        refs, parent = self._table.refs, self._walk.parent
+        return [refs[parent[row]] for row in self._rows]
+
+    def owners(self) -> list[str | None]:
+        """The reached entities' owners, nearest first, without making an `Affected` for each."""
+        owners = self._table.column("owner")
+        return [owners[row] for row in self._rows]
+
     def _make(self, i: int) -> Affected:
         table, row = self._table, self._rows[i]
         return Affected(

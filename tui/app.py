@@ -61,7 +61,8 @@ class OncallApp(App[None]):
 
     @work(thread=True, group="prepare")
     def prepare(self) -> None:
-        """Locate the workspace, then warm the store and the catalog before anyone asks.
+        """Locate the workspace, then warm the store, the catalog and its search index before
+        anyone asks.
 
         Failures are not reported here: the screen that needs the resource asks again and
         shows the problem in place, next to what could not be shown.
@@ -72,6 +73,7 @@ class OncallApp(App[None]):
             self.call_from_thread(setattr, self, "operator_name", self.backend.operator())
             self.backend.store()
             self.backend.catalog()
+            self.backend.search_index()  # the first search should not wait for the index
         except Exception as exc:  # shown by the screens that need the resource
             self.log.warning(f"warm-up failed: {exc!r}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from textual.app import App, ComposeResult
 
 from tui.widgets.dependency_tree import PAGE, DependencyTree, Reached, ReachIndex
@@ -101,3 +102,50 @@ async def test_children_appear_on_expand_under_the_node_that_reaches_them_first(
         ]
         assert all(n.data.hops == 2 for n in first.children)
         assert "2 hops" in str(first.children[0].label)
+
+
+def _demo_reach():  # type: ignore[no-untyped-def]
+    from graph.loader import load_catalog
+    from graph.queries import blast_radius
+    from tests.conftest import DEMO_WORKSPACE
+
+    catalog = load_catalog([DEMO_WORKSPACE / "catalog"])
+    return blast_radius(catalog, "resource:default/ops-db")
+
+
+def test_an_index_of_a_lazy_reach_equals_the_index_of_its_items() -> None:
+    reach = _demo_reach()
+    lazy = ReachIndex.build("resource:default/ops-db", reach)
+    eager = ReachIndex.build("resource:default/ops-db", list(reach))
+    assert len(lazy) == len(eager) == len(reach)
+    assert lazy.children == eager.children
+    assert set(lazy.reached) == set(eager.reached)
+    for ref in eager.reached:
+        assert lazy.reached[ref] == eager.reached[ref]
+
+
+def test_an_index_of_a_lazy_reach_reads_an_item_only_when_it_is_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from graph.queries import Reach
+
+    reach = _demo_reach()
+    read: list[int] = []
+    original = Reach.__getitem__
+
+    def counting(self: Reach, index: int) -> object:
+        read.append(index)
+        return original(self, index)
+
+    def refused(self: Reach) -> None:
+        raise AssertionError("the whole reach was iterated")
+
+    monkeypatch.setattr(Reach, "__iter__", refused)
+    monkeypatch.setattr(Reach, "__getitem__", counting)
+    index = ReachIndex.build("resource:default/ops-db", reach)
+    assert read == []
+    first = index.children["resource:default/ops-db"][0]
+    shown = index.reached[first]
+    assert shown.hops == 1 and shown.path == ("resource:default/ops-db", first)
+    assert index.reached[first] is shown
+    assert len(read) == 1

@@ -1,15 +1,15 @@
 """A lazily built tree of what an asset feeds (blast radius) or is fed by (upstream).
 
-The query returns every reached asset with one shortest explaining path. The tree is that
-shortest-path tree: each asset appears once, under the asset that reaches it first, with its
+The query returns every reached asset with one shortest explaining path (lazily: see
+`ReachIndex`). The tree is that shortest-path tree: each asset appears once, under the asset that reaches it first, with its
 hop count. Children are added only when a node is expanded, and at most `PAGE` at a time, so a
 catalog of 100k assets never becomes 100k widgets. Selecting a node shows its full path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -41,26 +41,65 @@ class _More:
     offset: int
 
 
-@dataclass
-class ReachIndex:
-    """Children by parent, from the query's shortest paths; built once, in a worker."""
+class ReachedByRef(Mapping[str, Reached]):
+    """The query's result by ref, each `Reached` made the first time it is read (then kept)."""
 
-    root: str
-    reached: dict[str, Reached] = field(default_factory=dict)
-    children: dict[str, list[str]] = field(default_factory=dict)
+    def __init__(self, root: str, items: Sequence[Any], refs: Sequence[str]) -> None:
+        self._root = root
+        self._items = items
+        self._position = {ref: i for i, ref in enumerate(refs)}
+        self._made: dict[str, Reached] = {}
+
+    def __getitem__(self, ref: str) -> Reached:
+        made = self._made.get(ref)
+        if made is None:
+            item = self._items[self._position[ref]]
+            path = tuple(item.path) if item.path else (self._root, item.ref)
+            made = self._made[ref] = Reached(item.ref, item.type, item.hops, path, item.owner)
+        return made
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self._position
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._position)
+
+    def __len__(self) -> int:
+        return len(self._position)
+
+
+class ReachIndex:
+    """Children by parent over a query's result, which stays as the query returned it.
+
+    From a `graph.queries.Reach` only two lists of strings are read up front — the refs, and
+    the ref each was reached from — so a blast radius of half a 100k-asset graph costs those
+    and one dict before the tree shows its first level; the `Affected` behind a node, and its
+    path, are made when the tree shows that node (`reached[ref]`). Built once, in a worker.
+    """
+
+    def __init__(
+        self, root: str, items: Sequence[Any], refs: Sequence[str], parents: Sequence[str]
+    ) -> None:
+        self.root = root
+        self.reached = ReachedByRef(root, items, refs)
+        children: dict[str, list[str]] = {}
+        for ref, parent in zip(refs, parents, strict=True):
+            children.setdefault(parent, []).append(ref)
+        for siblings in children.values():
+            siblings.sort()  # each one hop further than their parent: by name
+        self.children = children
 
     @classmethod
     def build(cls, root: str, affected: Sequence[Any]) -> ReachIndex:
-        index = cls(root)
-        for item in affected:
-            path = tuple(item.path) if item.path else (root, item.ref)
-            reached = Reached(item.ref, item.type, item.hops, path, item.owner)
-            index.reached[item.ref] = reached
-            parent = path[-2] if len(path) >= 2 else root
-            index.children.setdefault(parent, []).append(item.ref)
-        for refs in index.children.values():
-            refs.sort(key=lambda r: (index.reached[r].hops, r))
-        return index
+        """The index of a query's result: a `Reach` (read lazily) or any sequence of items
+        with `ref`, `type`, `hops`, `path` and `owner`."""
+        from graph.queries import Reach
+
+        if isinstance(affected, Reach):
+            return cls(root, affected, affected.refs(), affected.parent_refs())
+        refs = [item.ref for item in affected]
+        parents = [item.path[-2] if len(item.path) >= 2 else root for item in affected]
+        return cls(root, affected, refs, parents)
 
     def __len__(self) -> int:
         return len(self.reached)
