@@ -11,6 +11,7 @@ run id, the screen resumes an interrupted run instead of starting one.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from textual import on, work
@@ -298,35 +299,38 @@ class RunbookRunScreen(OncallScreen[None]):
 
     @work(thread=True, group="run")
     def start(self, raw: dict[str, str], force_reason: str | None) -> None:
-        self._set_busy("starting")
-        try:
-            session = self.backend.start_run(
+        self._open_session(
+            "starting",
+            lambda: self.backend.start_run(
                 incident_id=self.incident_id,
                 runbook_id=self.runbook.id,
                 params=raw,
                 options=self._engine_options(force_reason),
                 prompter=self._prompter(),
                 on_event=self._on_engine_event,
-            )
-        except Exception as exc:
-            self._set_busy(None)
-            self.post_message(self.Failed(explain(exc), _takeover(exc)))
-            return
-        self._set_busy(None)
-        self.post_message(self.Started(session))
+            ),
+        )
 
     @work(thread=True, group="run")
     def resume(self, run_id: str, force_reason: str | None) -> None:
         """`force_reason`: take the run over even if it may still be running elsewhere (the
         engine records the override and the reason on the timeline)."""
-        self._set_busy("resuming")
-        try:
-            session = self.backend.resume_run(
+        self._open_session(
+            "resuming",
+            lambda: self.backend.resume_run(
                 run_id=run_id,
                 options=self._engine_options(force_reason),
                 prompter=self._prompter(),
                 on_event=self._on_engine_event,
-            )
+            ),
+        )
+
+    def _open_session(self, busy: str, open_session: Callable[[], Any]) -> None:
+        """Start or resume (in the calling worker): a refusal is shown in place, with the lease
+        takeover offered when a lease is what stood in the way."""
+        self._set_busy(busy)
+        try:
+            session = open_session()
         except Exception as exc:
             self._set_busy(None)
             self.post_message(self.Failed(explain(exc), _takeover(exc)))
