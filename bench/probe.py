@@ -80,7 +80,7 @@ def run_queries(workspace_dir: Path, repeats: int, fuzzy: bool) -> dict[str, Any
     from bench.baselines import SqliteEdges, networkx_bfs, networkx_graph, textual_fuzzy
     from graph.loader import load_catalog
     from graph.queries import blast_radius, find
-    from tui.workspace import open_workspace
+    from workspace.discovery import open_workspace
 
     meta = json.loads((workspace_dir / "bench-meta.json").read_text(encoding="utf-8"))
     workspace = open_workspace(workspace_dir)

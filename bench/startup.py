@@ -271,7 +271,7 @@ def demo_workspace(directory: Path) -> Path:
     it on the weekend of the incident, with an open incident for the list to show."""
     from demo import break_workspace, init_workspace
     from incidents.store import Store
-    from tui.workspace import open_workspace
+    from workspace.discovery import open_workspace
 
     root = init_workspace(directory / "demo", now=datetime.now(UTC))
     store = Store.open(open_workspace(root).database_url)

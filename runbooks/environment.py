@@ -1,6 +1,6 @@
 """What the engine needs to know about the workspace, as plain values.
 
-`runbooks` never reads `oncall.toml` itself (that is the edge's job, `tui.workspace`); the CLI or
+`runbooks` never reads `oncall.toml` itself (that is the edge's job, `workspace`); the CLI or
 the TUI builds a `RunbookEnv` from the workspace it opened and hands it in.
 """
 

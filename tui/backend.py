@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from graph.queries import Reach
     from incidents.store import Store
     from tui.context import AppContext
-    from tui.workspace import Workspace
+    from workspace.model import Workspace
 
 Clock = Callable[[], datetime]
 

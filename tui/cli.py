@@ -18,7 +18,7 @@ from incidents.errors import StoreError
 from postmortems.errors import PostmortemError
 from runbooks.errors import RunbookError
 from tui.launch import app_context
-from tui.workspace import WorkspaceError
+from workspace.errors import WorkspaceError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     GraphError,

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.workspace import Workspace, locate_workspace
+from workspace.discovery import locate_workspace
+from workspace.model import Workspace
 
 if TYPE_CHECKING:
     from graph.model import Catalog
@@ -33,7 +34,9 @@ class AppContext:
     @property
     def workspace(self) -> Workspace:
         if self._workspace is None:
-            self._workspace = locate_workspace(self.workspace_arg)
+            from tui.first_run import demo_fallback
+
+            self._workspace = locate_workspace(self.workspace_arg, fallback=demo_fallback)
         return self._workspace
 
     @property

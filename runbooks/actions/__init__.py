@@ -19,6 +19,7 @@ from runbooks.actions.base import (
     ActionRuntime,
     ActionTimedOut,
     CheckResult,
+    Preview,
     RenderedAction,
 )
 from runbooks.actions.command import CommandAction
@@ -62,6 +63,7 @@ __all__ = [
     "ActionRuntime",
     "ActionTimedOut",
     "CheckResult",
+    "Preview",
     "RenderedAction",
     "expectation_of",
     "render_check",

@@ -58,10 +58,23 @@ class RenderedAction:
 
 @dataclass(frozen=True)
 class ActionResult:
-    """What an effect returned; `output` is stored in the ledger and visible to later steps."""
+    """What an effect returned; `output` is stored in the ledger and visible to later steps.
+
+    `changed` says in one line what the effect did ("deleted 490 rows", "champion: v5 → v4"),
+    for the operator and the timeline; None when the action cannot tell."""
 
     output: dict[str, Any] = field(default_factory=dict)
     effect_count: int = 1
+    changed: str | None = None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an action would change, computed without changing anything ("deletes 490 rows of 4
+    loads", "champion: v5 → v4"): shown under the action and in the destructive confirmation."""
+
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,11 @@ class Action(BaseModel, ABC):
     @abstractmethod
     def execute(self, rendered: RenderedAction, runtime: ActionRuntime) -> ActionResult:
         """Perform the effect described by `rendered.payload`; raise ActionFailed when it fails."""
+
+    def preview(self, rendered: RenderedAction, runtime: ActionRuntime) -> Preview | None:
+        """What the effect would change, found by reading only (a `preview:` query, an API's own
+        dry run); None when this action cannot know without acting."""
+        return None
 
     def check(self, rendered: RenderedAction, runtime: ActionRuntime, expect: Any) -> CheckResult:
         """Test whether the desired state holds, changing nothing. `expect` is `MISSING` when

@@ -61,7 +61,7 @@ def make_app(workspace: Path, clock: SteppingClock) -> Callable[..., OncallApp]:
 def open_store(workspace: Path, clock: SteppingClock):  # type: ignore[no-untyped-def]
     """The workspace's store, opened with the same clock the app uses (closed after the test)."""
     from incidents.store import Store
-    from tui.workspace import open_workspace
+    from workspace.discovery import open_workspace
 
     stores = []
 

@@ -40,7 +40,7 @@ def test_every_screen_module_is_in_the_help() -> None:
 
 def test_errors_become_a_message_and_a_next_step_never_a_traceback() -> None:
     from incidents.errors import IncidentNotFound
-    from tui.workspace import WorkspaceError
+    from workspace.errors import WorkspaceError
 
     problem = explain(IncidentNotFound("INC-9"))
     assert problem.message == "no incident INC-9"

@@ -40,7 +40,7 @@ def _fail(exc: Exception) -> typer.Exit:
 def _init_target(ctx: typer.Context, directory: Path | None) -> Path:
     """DIR, else the workspace the global options or the current directory name, else the
     user data directory (where `oncall` alone puts the demo)."""
-    from tui.workspace import ENV_WORKSPACE, default_demo_root, find_workspace_root
+    from workspace.discovery import ENV_WORKSPACE, default_demo_root, find_workspace_root
 
     if directory is not None:
         return directory

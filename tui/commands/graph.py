@@ -22,7 +22,7 @@ from graph.loader import CATALOG_SUFFIXES, LINEAGE_SUFFIXES, load_catalog
 from graph.model import NON_ASSET_KINDS, Catalog, Entity
 from graph.queries import Affected, Ownership, blast_radius, owners, who_to_page
 from tui.context import AppContext
-from tui.workspace import WorkspaceError
+from workspace.errors import WorkspaceError
 
 graph_app = typer.Typer(
     name="graph",

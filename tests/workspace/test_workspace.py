@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tui.workspace import WorkspaceConfig, WorkspaceError, open_workspace, read_config
+from workspace.config import WorkspaceConfig, read_config
+from workspace.discovery import open_workspace
+from workspace.errors import WorkspaceError
 
 
 def _config(tmp_path: Path, text: str) -> Path:

@@ -1,0 +1,120 @@
+"""`oncall.toml`: its schema, checked by hand (this runs before the app's first paint)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workspace.errors import WorkspaceError
+
+CONFIG_NAME = "oncall.toml"
+
+
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    """The schema of `oncall.toml`. Unknown keys are errors so a typo never silently does nothing.
+
+    Checked by hand (`parse_config`), not by a validation library: this is read before the
+    app's first paint, and importing one costs more than the whole check.
+    """
+
+    name: str = "workspace"
+    database_url: str | None = None
+    catalog: list[str] = field(default_factory=lambda: ["catalog"])
+    lineage: list[str] = field(default_factory=lambda: ["lineage"])
+    runbooks: str = "runbooks"
+    connections: dict[str, str] = field(default_factory=dict)
+    operators: dict[str, str] = field(default_factory=dict)  # OS user name -> catalog user ref
+    notify_webhook: str | None = None
+    given: frozenset[str] = frozenset()  # the keys oncall.toml sets (the others are defaults)
+
+
+#: What each key holds: "text" a string, "texts" a list of strings, "table" string -> string.
+CONFIG_KEYS: dict[str, str] = {
+    "name": "text",
+    "database_url": "text",
+    "catalog": "texts",
+    "lineage": "texts",
+    "runbooks": "text",
+    "connections": "table",
+    "operators": "table",
+    "notify_webhook": "text",
+}
+
+
+def parse_config(raw: dict[str, Any]) -> WorkspaceConfig:
+    """A `WorkspaceConfig` from parsed TOML, or `ValueError` listing every problem: the keys
+    with a value of the wrong type (in the schema's order), then each unknown key."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for key, shape in CONFIG_KEYS.items():
+        if key in raw:
+            found = _check_value(key, shape, raw[key])
+            if found:
+                problems.extend(found)
+            else:
+                values[key] = raw[key]
+    problems.extend(f"unknown key {key!r}" for key in raw if key not in CONFIG_KEYS)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return WorkspaceConfig(**values, given=frozenset(values))
+
+
+def _check_value(key: str, shape: str, value: Any) -> list[str]:
+    if shape == "text":
+        return [] if isinstance(value, str) else [_wrong(key, "a string", value)]
+    if shape == "texts":
+        if not isinstance(value, list):
+            return [_wrong(key, "a list of strings", value)]
+        return [
+            _wrong(f"{key}[{i}]", "a string", item)
+            for i, item in enumerate(value)
+            if not isinstance(item, str)
+        ]
+    if not isinstance(value, dict):
+        return [_wrong(key, "a table of strings", value)]
+    return [
+        _wrong(f"{key}.{name}", "a string", item)
+        for name, item in value.items()
+        if not isinstance(item, str)
+    ]
+
+
+def _wrong(where: str, expected: str, value: Any) -> str:
+    return f"{where}: must be {expected}, not {_toml_type(value)}"
+
+
+def _toml_type(value: Any) -> str:
+    """The TOML name of a parsed value's type, as the person who wrote it knows it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, str):
+        return "a string"
+    return "a date or time"
+
+
+def read_config(path: Path) -> WorkspaceConfig:
+    """Parse and validate one `oncall.toml`; every problem names the file and the key."""
+    import tomllib
+
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise WorkspaceError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise WorkspaceError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkspaceError(f"{path}: invalid TOML: {exc}") from exc
+    try:
+        return parse_config(raw)
+    except ValueError as exc:
+        raise WorkspaceError(f"{path}: {exc}") from None

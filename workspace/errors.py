@@ -1,0 +1,7 @@
+"""The one error a workspace raises: it cannot be found, or its `oncall.toml` is wrong."""
+
+from __future__ import annotations
+
+
+class WorkspaceError(Exception):
+    """The workspace cannot be found or its `oncall.toml` is wrong. Maps to exit code 2."""
