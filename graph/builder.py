@@ -15,7 +15,7 @@ from typing import Literal
 
 from graph.edges import REFERRER_IS_SOURCE, REFERRER_IS_TARGET, WHOLE_TEXT, EdgeIndex
 from graph.model import Catalog
-from graph.records import Entity, Problem, Rotation, Severity
+from graph.records import Definition, Entity, Problem, Rotation, Severity
 from graph.refs import ref_for_field
 from graph.table import EntityTable
 
@@ -51,6 +51,8 @@ class CatalogBuilder:
         # one string object per distinct ref: references repeat (owners, systems) by the thousand
         self._refs: dict[str, str] = {}
         self._canonical: dict[tuple[str, str, str], str] = {}
+        # ref → every definition, for refs defined more than once (the catalog says so)
+        self._definitions: dict[str, list[Definition]] = {}
 
     # -- what readers call ---------------------------------------------------------------------
 
@@ -77,7 +79,8 @@ class CatalogBuilder:
         return found
 
     def add_entity(self, entity: Entity) -> bool:
-        """Add a new entity; a second definition of the same ref is an error and is dropped."""
+        """Add a new entity. A second definition of the same ref is an error: its references are
+        dropped and both definitions are remembered, so no one reads an owner for that ref."""
         existing = self.entities.get(entity.ref)
         if existing is not None:
             self.problem(
@@ -85,8 +88,13 @@ class CatalogBuilder:
                 entity.file,
                 entity.line,
                 entity.ref,
-                f"duplicate entity: already defined at {existing.file}:{existing.line}",
+                f"duplicate entity: already defined at {existing.file}:{existing.line}; "
+                "no owner is named for it until one definition is removed",
             )
+            definitions = self._definitions.setdefault(
+                existing.ref, [Definition(existing.file, existing.line, existing.owner)]
+            )
+            definitions.append(Definition(entity.file, entity.line, entity.owner))
             return False
         entity.ref = self.share(entity.ref)
         self.entities[entity.ref] = entity
@@ -115,6 +123,10 @@ class CatalogBuilder:
     def finish(self) -> Catalog:
         entities = self.entities
         self._link_group_tree()
+        duplicates = {ref: tuple(found) for ref, found in self._definitions.items()}
+        for ref in duplicates:  # which definition is right is not ours to guess
+            entities[ref].owner = None
+        self._definitions = {}
         table = EntityTable.from_entities(entities.values())
         edges = _EdgeLists(table.index)
         for source, target, file, line, note in self._edges:
@@ -134,12 +146,12 @@ class CatalogBuilder:
         self._pending = []
         self._canonical = {}
         for entity in entities.values():
-            if entity.kind in OWNED_KINDS and entity.owner is None:
+            if entity.kind in OWNED_KINDS and entity.owner is None and entity.ref not in duplicates:
                 self.problem("warning", entity.file, entity.line, entity.ref, "has no owner")
         self.entities = {}
         graph = edges.index(len(table))
         self._report_cycles(table, graph)
-        return Catalog(table, graph, self.problems, self.rotations)
+        return Catalog(table, graph, self.problems, self.rotations, duplicates=duplicates)
 
     def _link_group_tree(self) -> None:
         """Backstage lets either side state the parent/children link; make both sides agree."""

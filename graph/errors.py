@@ -39,6 +39,15 @@ class AssetNotFound(GraphError):
         super().__init__(f"no asset named {text!r}{hint}")
 
 
+class DefinedTwice(GraphError):
+    """An asset is defined more than once: no owner is named until the catalog keeps one."""
+
+    def __init__(self, message: str, ref: str, definitions: list[dict[str, object]]) -> None:
+        self.ref = ref
+        self.definitions = definitions
+        super().__init__(message)
+
+
 class AmbiguousAsset(GraphError):
     """A bare name matches several entities; the operator must pick a canonical ref."""
 

@@ -17,6 +17,7 @@ from graph.edges import Adjacency, EdgeIndex
 from graph.errors import AmbiguousAsset, AssetNotFound
 from graph.records import (
     NON_ASSET_KINDS,
+    Definition,
     Entity,
     EscalationStep,
     Override,
@@ -30,6 +31,7 @@ from graph.table import EntityMap, EntityTable
 __all__ = [
     "NON_ASSET_KINDS",
     "Catalog",
+    "Definition",
     "Entity",
     "EscalationStep",
     "Override",
@@ -57,6 +59,8 @@ class Catalog:
         problems: list[Problem] | None = None,
         rotations: dict[str, Rotation] | None = None,
         indexes: Indexes | None = None,
+        *,
+        duplicates: dict[str, tuple[Definition, ...]] | None = None,
     ) -> None:
         self.table = table if table is not None else EntityTable.from_entities(())
         self.edges = edges if edges is not None else EdgeIndex.empty(len(self.table))
@@ -67,6 +71,8 @@ class Catalog:
         self.upstream = Adjacency(self.edges, self.table, "up")
         self.problems: list[Problem] = problems if problems is not None else []
         self.rotations: dict[str, Rotation] = rotations if rotations is not None else {}
+        # refs defined more than once, with every definition: their owner is unknown
+        self.duplicates: dict[str, tuple[Definition, ...]] = duplicates or {}
         # lower-case name → its row, or the list of rows when several entities share the name
         self.names: dict[str, int | list[int]] = {}
         self.group_members: dict[str, list[str]] = {}
@@ -124,6 +130,10 @@ class Catalog:
             "problems": [(p.severity, p.file, p.line, p.entity, p.message) for p in self.problems],
             "rotations": [_rotation_state(r) for r in self.rotations.values()],
             "indexes": (self.names, self.group_members, self.rotations_by_owner),
+            "duplicates": [
+                (ref, [(d.file, d.line, d.owner) for d in found])
+                for ref, found in self.duplicates.items()
+            ],
         }
 
     @classmethod
@@ -135,6 +145,10 @@ class Catalog:
             [Problem(*p) for p in state["problems"]],
             {r[0]: _rotation_from_state(r) for r in state["rotations"]},
             (names, group_members, rotations_by_owner),
+            duplicates={
+                ref: tuple(Definition(*d) for d in found)
+                for ref, found in state.get("duplicates", ())
+            },
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -167,6 +181,10 @@ class Catalog:
             return []
         refs = self.table.refs
         return [refs[rows]] if isinstance(rows, int) else [refs[row] for row in rows]
+
+    def definitions(self, ref: str) -> tuple[Definition, ...]:
+        """Every definition of `ref` when it is defined more than once, else ()."""
+        return self.duplicates.get(ref, ()) if self.duplicates else ()
 
     def get(self, ref: str) -> Entity | None:
         return self.entities.get(ref.lower())

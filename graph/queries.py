@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, overload
 
 from graph.edges import Direction
 from graph.errors import AssetNotFound
-from graph.model import Catalog, Entity, Rotation
+from graph.model import Catalog, Definition, Entity, Rotation
+from graph.records import describe_definitions
 from graph.refs import RefError, ref_for_field
 from graph.rotation import on_call
 from graph.search import Match
@@ -214,11 +215,20 @@ class OnCall:
 
 @dataclass(slots=True)
 class Ownership:
+    """Who answers for an asset. `definitions` (two or more) says the asset is defined more than
+    once, so no owner is named; `owner_in_catalog` is False when the owner ref names nothing."""
+
     asset: str
     owner: str | None
     members: list[Person]
     on_call: OnCall | None
     escalation: list[str]
+    definitions: tuple[Definition, ...] = ()
+    owner_in_catalog: bool = True
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.definitions) > 1
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -228,6 +238,20 @@ class Ownership:
             "on_call": self.on_call.as_dict() if self.on_call else None,
             "escalation": self.escalation,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Unpaged:
+    """An asset nobody is paged for, and why (defined twice, or its owner is not in the catalog)."""
+
+    ref: str
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason if self.reason.startswith(self.ref) else f"{self.ref}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "reason": self.reason}
 
 
 @dataclass(slots=True)
@@ -315,21 +339,27 @@ def current_on_call(catalog: Catalog, rotation: Rotation, at: datetime) -> OnCal
 def owners(catalog: Catalog, ref: str, at: datetime) -> Ownership:
     """The owner of `ref`, its people, who is on call for it at `at`, and the escalation chain."""
     entity = _entity(catalog, ref)
+    definitions = catalog.definitions(entity.ref)
+    if definitions:  # defined twice: which owner is right is for a person to fix
+        return Ownership(entity.ref, None, [], None, [], definitions)
     owner = entity.owner
     if owner is None:
         return Ownership(entity.ref, None, [], None, [])
+    known = catalog.table.row(owner) is not None
     if owner.startswith("user:"):
-        return Ownership(entity.ref, owner, [person(catalog, owner)], None, [])
+        return Ownership(entity.ref, owner, [person(catalog, owner)], None, [], (), known)
     members = [person(catalog, m) for m in catalog.group_members.get(owner, [])]
     rotation = rotation_for(catalog, owner)
     if rotation is None:
-        return Ownership(entity.ref, owner, members, None, [])
+        return Ownership(entity.ref, owner, members, None, [], (), known)
     return Ownership(
         entity.ref,
         owner,
         members,
         current_on_call(catalog, rotation, at),
         [step.ref for step in rotation.escalation],
+        (),
+        known,
     )
 
 
@@ -369,6 +399,36 @@ def who_to_page(catalog: Catalog, refs: list[str], at: datetime) -> list[PageTar
         ]
         targets.append(PageTarget(who.ref, who.name, who.email, lines))
     return targets
+
+
+def unpaged(catalog: Catalog, refs: list[str]) -> list[Unpaged]:
+    """The assets among `refs` that `who_to_page` pages nobody for, with the reason a person
+    must fix: defined more than once (both definitions named), or owned by a ref the catalog
+    does not hold. Owners are read from the column, each checked once."""
+    found: list[Unpaged] = []
+    table = catalog.table
+    owner_column = table.column("owner")
+    missing: dict[str, bool] = {}
+    for ref in refs:
+        row = table.row(ref.lower())
+        if row is None:
+            continue
+        asset = table.refs[row]
+        definitions = catalog.definitions(asset)
+        if definitions:
+            found.append(Unpaged(asset, describe_definitions(asset, definitions)))
+            continue
+        owner = owner_column[row]
+        if owner is None:
+            continue
+        absent = missing.get(owner)
+        if absent is None:
+            absent = missing[owner] = table.row(
+                owner
+            ) is None and not catalog.rotations_by_owner.get(owner)
+        if absent:
+            found.append(Unpaged(asset, f"its owner {owner} is not in the catalog"))
+    return found
 
 
 def _paged_for_owner(catalog: Catalog, owner: str, at: datetime) -> list[tuple[str, str]]:

@@ -58,6 +58,36 @@ class Entity:
 
 
 @dataclass(frozen=True, slots=True)
+class Definition:
+    """One of several definitions of the same ref: where it stands and the owner it names.
+
+    An entity defined twice is ambiguous: which file is right is for a person to decide, so the
+    catalog keeps every definition and names no owner for it (never "the first file wins").
+    """
+
+    file: str
+    line: int | None
+    owner: str | None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where} (owner {self.owner or 'none'})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "owner": self.owner}
+
+
+def describe_definitions(ref: str, definitions: tuple[Definition, ...]) -> str:
+    """One line naming every definition of `ref`, for refusals in the CLI, the app and paging."""
+    count = "twice" if len(definitions) == 2 else f"{len(definitions)} times"
+    listed = "; ".join(str(d) for d in definitions)
+    return (
+        f"{ref} is defined {count}: {listed}; its owner is unknown until the catalog "
+        "keeps one definition"
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """Something wrong in the inputs. Errors make `graph check` fail; warnings do not."""
 

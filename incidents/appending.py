@@ -131,6 +131,7 @@ class Appender:
 
     def append(self, incident_id: str, events: Sequence[Prepared]) -> list[Event]:
         """Append `events` in order, in one transaction, with one move of the head."""
+        self._db.refuse_if_read_only()  # one attribute test: the hot path stays as it was
         if self._postgres:
             known = self._heads.get(incident_id)
             if known is not None and events:

@@ -22,7 +22,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from incidents.errors import StoreUnavailable
+from incidents.errors import ReadOnlyStore, StoreUnavailable
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 """Seconds a SQLite writer waits for the lock before giving up with a clear message."""
@@ -69,6 +69,26 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
+def cannot_write(path: Path) -> bool:
+    """True when an existing SQLite file, or the folder it needs for its -wal and -shm files,
+    cannot be written by this process (permissions, or a read-only file system even for root)."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def read_only_url(path: Path) -> URL:
+    """A URL that opens `path` read-only (`mode=ro`). When the folder cannot be written and no
+    -shm file exists, no writer has the database open (a WAL writer keeps that file), and
+    SQLite could not create the file to read the WAL: `immutable=1` reads the file as it is."""
+    query = {"mode": "ro", "uri": "true"}
+    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists():
+        query["immutable"] = "1"
+    return URL.create("sqlite", database=f"file:{path.resolve()}", query=query)
+
+
+def is_read_only(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.query.get("mode") == "ro"
+
+
 def make_engine(url: URL, busy_timeout: float) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, busy_timeout)
@@ -89,6 +109,7 @@ def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
         )
     engine = create_engine(url, **kwargs)
     busy_ms = int(busy_timeout * 1000)
+    read_only = is_read_only(url)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -96,7 +117,7 @@ def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            if not in_memory:
+            if not in_memory and not read_only:  # setting the journal mode may write
                 cursor.execute("PRAGMA journal_mode = WAL")
             # In WAL mode NORMAL never corrupts the database; a power cut may lose the last
             # commits, not the chain's integrity. It is what makes the append target reachable.
@@ -116,22 +137,35 @@ def _sqlite_engine(url: URL, busy_timeout: float) -> Engine:
 class Database:
     """An engine plus the two kinds of transaction the store uses, with errors translated."""
 
-    def __init__(self, engine: Engine, url: URL, busy_timeout: float) -> None:
+    def __init__(
+        self, engine: Engine, url: URL, busy_timeout: float, *, where: str | None = None
+    ) -> None:
         self.engine = engine
         self.url = url
         self.busy_timeout = busy_timeout
         self.backend = url.get_backend_name()
+        self.read_only = is_read_only(url)
+        self._where = where
 
     @property
     def where(self) -> str:
-        return describe(self.url)
+        return self._where or describe(self.url)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: `BEGIN IMMEDIATE` on SQLite; committed on success, else rolled
-        back so nothing is half-written."""
+        back so nothing is half-written. A store opened read-only refuses before touching it."""
+        self.refuse_if_read_only()
         with self.translate_errors(), self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def refuse_if_read_only(self) -> None:
+        """Every write path calls this first: a read-only store says so before touching the file."""
+        if self.read_only:
+            raise ReadOnlyStore(
+                f"read-only: nothing was changed (the store {self.where} cannot be written "
+                "by this user)"
+            )
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:

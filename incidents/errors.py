@@ -16,6 +16,10 @@ class StoreUnavailable(StoreError):
     """The database cannot be opened, reached, written or locked; nothing was changed."""
 
 
+class ReadOnlyStore(StoreUnavailable):
+    """A write was asked of a store opened read-only (its file or folder cannot be written)."""
+
+
 class SchemaTooNew(StoreError):
     """The database was migrated by a newer oncall; touching it could corrupt what it wrote."""
 

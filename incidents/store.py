@@ -31,9 +31,11 @@ from incidents.chain import ChainReport, check_chain
 from incidents.database import (
     DEFAULT_BUSY_TIMEOUT,
     Database,
+    cannot_write,
     describe,
     make_engine,
     parse_url,
+    read_only_url,
     sqlite_path,
 )
 from incidents.errors import IncidentNotFound, InvalidValue, StoreError, StoreUnavailable
@@ -49,7 +51,7 @@ from incidents.lifecycle import (
     require_text,
     stages_reached,
 )
-from incidents.migrate import upgrade
+from incidents.migrate import current_revision, head_revision, upgrade
 from incidents.models import EVENTS, INCIDENTS
 from incidents.records import Event, Incident, NewEvent
 from incidents.runs import RunsMixin
@@ -84,14 +86,21 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
         *,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         clock: Callable[[], datetime] = _utc_now,
+        read_only: bool | None = None,
     ) -> Store:
         """Open (creating if needed) and migrate the store at `url`.
 
         A SQLite file's directory is created; if opening fails, a database file this call
         created is removed again, so a failed first run leaves nothing behind.
+
+        A SQLite file this user cannot write (or whose folder it cannot write) is opened
+        read-only (`read_only=None` decides so; True forces it): everything can be read, every
+        write raises `ReadOnlyStore` before touching the file, and nothing is migrated.
         """
         parsed = parse_url(url)
         path = sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
+        if path is not None and (read_only or (read_only is None and cannot_write(path))):
+            return cls._open_read_only(path, busy_timeout, clock)
         created: list[Path] = []
         if path is not None:
             created = _prepare_sqlite_path(path, describe(parsed))
@@ -108,6 +117,38 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
                         leftover.unlink(missing_ok=True)
             raise
         return cls(db, clock)
+
+    @classmethod
+    def _open_read_only(
+        cls, path: Path, busy_timeout: float, clock: Callable[[], datetime]
+    ) -> Store:
+        where = str(path)
+        if not path.exists():
+            raise StoreUnavailable(
+                f"read-only: the store {where} does not exist and cannot be created here; "
+                "nothing was changed"
+            )
+        url = read_only_url(path)
+        db = Database(make_engine(url, busy_timeout), url, busy_timeout, where=where)
+        try:
+            with db.read() as conn:
+                current = current_revision(conn)
+        except BaseException:
+            db.engine.dispose()
+            raise
+        if current != head_revision():
+            db.engine.dispose()
+            raise StoreUnavailable(
+                f"read-only: the store {where} is at schema revision {current!r} and this "
+                f"oncall reads {head_revision()!r}; it cannot be upgraded without writing. "
+                "Open it once where it can be written; nothing was changed"
+            )
+        return cls(db, clock)
+
+    @property
+    def read_only(self) -> bool:
+        """True when this store was opened read-only: reads work, writes raise ReadOnlyStore."""
+        return self._db.read_only
 
     @property
     def engine(self) -> Any:

@@ -37,7 +37,7 @@ from runbooks.permissions import operator_ref
 
 if TYPE_CHECKING:
     from graph.model import Catalog
-    from graph.queries import PageTarget
+    from graph.queries import PageTarget, Unpaged
 
 #: The built-in runbook a page runs as; `:` keeps it apart from every runbook file's id.
 PAGE_RUNBOOK_ID = "oncall:page"
@@ -139,6 +139,16 @@ def people_to_page(catalog: Catalog, asset_ref: str, at: datetime) -> list[PageT
     entity = catalog.get(asset_ref) or catalog.resolve(asset_ref)
     affected = blast_radius(catalog, entity.ref)
     return who_to_page(catalog, [entity.ref, *(item.ref for item in affected)], at)
+
+
+def unpaged_for(catalog: Catalog, asset_ref: str) -> list[Unpaged]:
+    """The pieces of an incident on `asset_ref` that nobody is paged for, and why: an asset
+    defined twice (no owner is guessed) or one whose owner is not in the catalog."""
+    from graph.queries import blast_radius, unpaged
+
+    entity = catalog.get(asset_ref) or catalog.resolve(asset_ref)
+    affected = blast_radius(catalog, entity.ref)
+    return unpaged(catalog, [entity.ref, *affected.refs()])
 
 
 def page_people(
@@ -382,4 +392,5 @@ __all__ = [
     "page_key",
     "page_people",
     "people_to_page",
+    "unpaged_for",
 ]

@@ -113,8 +113,13 @@ def write_lock(lock_file: Path, entries: dict[str, LockEntry]) -> None:
     """Write the whole record atomically (a reader never sees half a file)."""
     body = {"runbooks": {k: entries[k].as_dict() for k in sorted(entries)}}
     text = LOCK_HEADER + yaml.safe_dump(body, sort_keys=False, default_flow_style=False)
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".runbooks.lock.", dir=lock_file.parent)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".runbooks.lock.", dir=lock_file.parent)
+    except OSError as exc:  # a read-only workspace: say so in one line, change nothing
+        raise VettingError(
+            f"read-only: nothing was changed ({lock_file} cannot be written: {exc.strerror or exc})"
+        ) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

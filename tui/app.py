@@ -71,11 +71,24 @@ class OncallApp(App[None]):
             workspace = self.backend.workspace()
             self.call_from_thread(setattr, self, "workspace_name", workspace.name)
             self.call_from_thread(setattr, self, "operator_name", self.backend.operator())
-            self.backend.store()
+            if self.backend.store().read_only:
+                self.call_from_thread(self.say_read_only, workspace.name)
             self.backend.catalog()
             self.backend.search_index()  # the first search should not wait for the index
         except Exception as exc:  # shown by the screens that need the resource
             self.log.warning(f"warm-up failed: {exc!r}")
+
+    def say_read_only(self, name: str) -> None:
+        """The store cannot be written by this user: everything can be looked at, and the
+        header and a notification say that nothing can be changed (a write is refused)."""
+        self.workspace_name = f"{name} · read-only"
+        self.sub_title = "read-only"
+        self.notify(
+            "This workspace's store cannot be written by you: look at everything; anything "
+            "that would change it says 'read-only: nothing was changed'.",
+            title="read-only",
+            severity="warning",
+        )
 
     # --- navigation used by every screen -----------------------------------------------------
 

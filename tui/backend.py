@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +76,8 @@ class Owners:
     members: list[Any]
     on_call: Any | None
     escalation: list[str]
+    definitions: tuple[Any, ...] = ()  # two or more: defined twice, no owner named
+    owner_in_catalog: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ class Impact:
     affected: Reach  # lazy: read what you show
     teams: list[TeamOnCall]
     page: list[Any]
+    unpaged: list[Any] = field(default_factory=list)  # graph.queries.Unpaged: nobody paged, why
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +233,15 @@ class Backend:
                 [step.ref for step in rotation.escalation],
             )
         found = owners(catalog, entity.ref, self.clock())
-        return Owners(found.asset, found.owner, found.members, found.on_call, found.escalation)
+        return Owners(
+            found.asset,
+            found.owner,
+            found.members,
+            found.on_call,
+            found.escalation,
+            found.definitions,
+            found.owner_in_catalog,
+        )
 
     def blast_radius(self, ref: str) -> Reach:
         """Everything `ref` feeds, nearest first, as the query's lazy `Reach`: half of a
@@ -246,7 +257,7 @@ class Backend:
 
     def impact(self, asset_ref: str) -> Impact:
         """Blast radius, on call per affected team, and who to page, for one asset."""
-        from graph.queries import who_to_page
+        from graph.queries import unpaged, who_to_page
 
         catalog = self.catalog()
         entity = self.entity(asset_ref)
@@ -261,7 +272,7 @@ class Backend:
             for owner, refs in owner_assets.items()
         ]
         page = who_to_page(catalog, refs, self.clock())
-        return Impact(entity, affected, teams, page)
+        return Impact(entity, affected, teams, page, unpaged(catalog, refs))
 
     # --- runbooks ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,16 +68,29 @@ def parse_config(raw: dict[str, Any]) -> WorkspaceConfig:
                 problems.extend(found)
             else:
                 values[key] = raw[key]
-    problems.extend(f"unknown key {key!r}" for key in raw if key not in CONFIG_KEYS)
+    problems.extend(
+        f"unknown key {key!r}{_did_you_mean(key, CONFIG_KEYS)}"
+        for key in raw
+        if key not in CONFIG_KEYS
+    )
     if isinstance(values.get("intake"), dict):
         problems.extend(
-            f"unknown key 'intake.{key}' (known: {', '.join(sorted(INTAKE_KEYS))})"
+            f"unknown key 'intake.{key}'{_did_you_mean(key, INTAKE_KEYS)} "
+            f"(known: {', '.join(sorted(INTAKE_KEYS))})"
             for key in values["intake"]
             if key not in INTAKE_KEYS
         )
     if problems:
         raise ValueError("; ".join(problems))
     return WorkspaceConfig(**values, given=frozenset(values))
+
+
+def _did_you_mean(key: str, known: Any) -> str:
+    """` (did you mean 'catalog'?)` for the closest known key, or nothing when none is close."""
+    import difflib  # only a mistake pays for it
+
+    close = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _check_value(key: str, shape: str, value: Any) -> list[str]:
@@ -138,8 +152,65 @@ def read_config(path: Path) -> WorkspaceConfig:
     except UnicodeDecodeError as exc:
         raise WorkspaceError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
+        unclosed = unclosed_array(path.read_text(encoding="utf-8"))
+        if unclosed is not None:  # tomllib names where it gave up, not where the array began
+            line, key = unclosed
+            raise WorkspaceError(
+                f"{path}:{line}: invalid TOML: the array of {key!r} opened on line {line} "
+                "is not closed (a ']' is missing)"
+            ) from exc
         raise WorkspaceError(f"{path}: invalid TOML: {exc}") from exc
     try:
         return parse_config(raw)
     except ValueError as exc:
         raise WorkspaceError(f"{path}: {exc}") from None
+
+
+_ASSIGNMENT = re.compile(r"""^\s*([A-Za-z0-9_\-."' ]+?)\s*=""")
+# A `[table]` or `[[array.of.tables]]` header: a bare key starting with a letter, which no array
+# element can be.
+_TABLE_HEADER = re.compile(r"^\s*\[\[?\s*[A-Za-z_][A-Za-z0-9_\-.]*\s*\]\]?\s*(#.*)?$")
+
+
+def unclosed_array(text: str) -> tuple[int, str] | None:
+    """(line, key) of the first array in `text` that a later key, table header or the end of the
+    file interrupts before its `]`; None when every array closes.
+
+    tomllib reports an unclosed array where it noticed (the next key, or the end of the
+    document); the person needs the line where they opened it.
+    """
+    depth = 0
+    opened: tuple[int, str] | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        assignment = _ASSIGNMENT.match(line)
+        if depth > 0 and (assignment or _TABLE_HEADER.match(line)):
+            return opened
+        if depth == 0:
+            if assignment is None:
+                continue
+            opened = (number, assignment.group(1).strip().strip("\"'"))
+            line = line[assignment.end() :]
+        depth = _bracket_depth(line, depth)
+        if depth <= 0:
+            depth, opened = 0, None
+    return opened if depth > 0 else None
+
+
+def _bracket_depth(line: str, depth: int) -> int:
+    """`depth` after the brackets of one line, skipping strings and a trailing comment."""
+    i = 0
+    while i < len(line):
+        char = line[i]
+        if char == "#":
+            break
+        if char in "\"'":
+            end = i + 1
+            while end < len(line) and line[end] != char:
+                end += 2 if char == '"' and line[end] == "\\" else 1
+            i = end
+        elif char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        i += 1
+    return depth

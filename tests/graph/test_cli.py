@@ -47,7 +47,8 @@ def test_impact_of_training_db_shows_models_deployments_feeds_and_people() -> No
     result = demo("impact", "training-db", "--at", AT, "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert list(data) == ["asset", "count", "affected", "page"]
+    assert list(data) == ["asset", "count", "affected", "page", "unpaged"]
+    assert data["unpaged"] == []
     assert data["asset"] == "resource:default/training-db"
     assert data["count"] == len(data["affected"])
     types = {a["type"] for a in data["affected"]}

@@ -103,7 +103,7 @@ def test_a_read_only_sqlite_store_is_one_clear_error_and_nothing_is_written(tmp_
         incident = setup.open_incident("Partial loads", ASSET, actor="alice")
     with Store.open(f"sqlite:///file:{path}?mode=ro&uri=true") as store:
         assert store.get_incident(incident.id).title == "Partial loads"
-        with pytest.raises(StoreUnavailable, match="is read-only"):
+        with pytest.raises(StoreUnavailable, match="read-only: nothing was changed"):
             store.append_event(incident.id, "note", "hello", "bob")
     with Store.open(f"sqlite:///{path}") as store:
         assert len(store.events(incident.id)) == 1

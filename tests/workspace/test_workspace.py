@@ -65,7 +65,14 @@ def test_an_empty_file_gives_the_defaults_and_sets_no_key(tmp_path: Path) -> Non
 
 
 def test_an_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
-    assert _error(tmp_path, 'nmae = "x"') == "unknown key 'nmae'"
+    assert _error(tmp_path, 'nmae = "x"') == "unknown key 'nmae' (did you mean 'name'?)"
+    assert (
+        _error(tmp_path, 'catalogs = ["c"]') == "unknown key 'catalogs' (did you mean 'catalog'?)"
+    )
+    assert _error(tmp_path, "zzz = 1") == "unknown key 'zzz'", "nothing close: no guess"
+    assert _error(tmp_path, '[intake]\ntoken_fil = "t"') == (
+        "unknown key 'intake.token_fil' (did you mean 'token_file'?) (known: token_file)"
+    )
 
 
 def test_a_string_key_with_another_type_is_an_error_naming_key_and_type(tmp_path: Path) -> None:
@@ -108,7 +115,8 @@ def test_a_table_key_that_is_not_a_table_of_strings_names_the_entry_at_fault(
 
 def test_every_problem_is_reported_at_once_type_errors_first(tmp_path: Path) -> None:
     assert _error(tmp_path, 'nmae = "x"\nbogus = 1\nname = 3') == (
-        "name: must be a string, not an integer; unknown key 'nmae'; unknown key 'bogus'"
+        "name: must be a string, not an integer; unknown key 'nmae' (did you mean 'name'?); "
+        "unknown key 'bogus'"
     )
 
 
@@ -140,3 +148,30 @@ def test_a_relative_sqlite_url_is_taken_from_the_workspace_root(tmp_path: Path) 
     workspace = open_workspace(tmp_path)
     assert workspace.database_url == f"sqlite:///{tmp_path.resolve() / 'state' / 'x.db'}"
     assert workspace.connections == {"ops": f"sqlite:///{tmp_path.resolve() / 'ops.db'}"}
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('name = "x"\ncatalog = ["catalog"\nlineage = ["lineage"]\n', 2),
+        ('catalog = ["a",\n  "b",  # the second\n\n[connections]\nx = "y"\n', 1),
+        ('name = "x"\nrunbooks = "r"\nlineage = ["l", "]"', 3),
+    ],
+    ids=["before-a-key", "before-a-table", "at-the-end"],
+)
+def test_an_unclosed_array_names_the_line_it_opened_on(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    path = _config(tmp_path, text)
+    with pytest.raises(WorkspaceError) as raised:
+        read_config(path)
+    key = text.splitlines()[line - 1].split("=")[0].strip()
+    assert str(raised.value) == (
+        f"{path}:{line}: invalid TOML: the array of {key!r} opened on line {line} "
+        "is not closed (a ']' is missing)"
+    )
+
+
+def test_other_toml_mistakes_keep_tomllib_s_own_words(tmp_path: Path) -> None:
+    assert _error(tmp_path, 'name = "x').startswith("invalid TOML: ")
+    assert "array" not in _error(tmp_path, 'catalog = ["a"]\nname = ').split("(")[0]

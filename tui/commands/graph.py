@@ -17,10 +17,11 @@ from typing import Annotated, Any
 
 import typer
 
-from graph.errors import AmbiguousAsset, AssetNotFound
+from graph.errors import AmbiguousAsset, AssetNotFound, DefinedTwice
 from graph.loader import CATALOG_SUFFIXES, LINEAGE_SUFFIXES, load_catalog
 from graph.model import NON_ASSET_KINDS, Catalog, Entity
-from graph.queries import Affected, Ownership, blast_radius, owners, who_to_page
+from graph.queries import Affected, Ownership, blast_radius, owners, unpaged, who_to_page
+from graph.records import describe_definitions
 from tui.context import AppContext
 from workspace.errors import WorkspaceError
 
@@ -66,6 +67,12 @@ def owner_command(
     when = _parse_at(at)
     entity = _resolve(catalog, asset, as_json)
     ownership = owners(catalog, entity.ref, when)
+    if ownership.ambiguous:  # refuse to name an owner: which definition is right is not ours
+        message = describe_definitions(entity.ref, ownership.definitions)
+        found = [d.as_dict() for d in ownership.definitions]
+        if as_json:
+            _print_json({"error": message, "definitions": found})
+        raise DefinedTwice(message, entity.ref, found)
     if as_json:
         _print_json(ownership.as_dict())
         return
@@ -79,6 +86,9 @@ def _print_ownership(catalog: Catalog, entity: Entity, ownership: Ownership) -> 
         typer.echo("  owner       (none: add spec.owner to the descriptor)")
         return
     typer.echo(f"  owner       {_named(catalog, ownership.owner)}")
+    if not ownership.owner_in_catalog:
+        typer.echo("  on call     (nobody: the owner is not in the catalog)")
+        return
     if ownership.on_call is not None:
         on_call = ownership.on_call
         until = on_call.until.strftime("%Y-%m-%d %H:%M UTC")
@@ -116,13 +126,16 @@ def impact_command(
     """What ASSET feeds (the blast radius) and who to page.
 
     JSON keys: asset, count, affected [{ref, type, hops, path, owner}] (path: refs from ASSET to
-    it), page [{ref, name, email, reasons}].
+    it), page [{ref, name, email, reasons}], unpaged [{ref, reason}] (assets nobody is paged
+    for: defined twice, or owned by a ref the catalog does not hold).
     """
     catalog = _catalog(ctx)
     when = _parse_at(at)
     entity = _resolve(catalog, asset, as_json)
     affected = blast_radius(catalog, entity.ref, depth)
-    page = who_to_page(catalog, [entity.ref, *(a.ref for a in affected)], when)
+    refs = [entity.ref, *(a.ref for a in affected)]
+    page = who_to_page(catalog, refs, when)
+    not_paged = unpaged(catalog, refs)
     if as_json:
         _print_json(
             {
@@ -130,6 +143,7 @@ def impact_command(
                 "count": len(affected),
                 "affected": [a.as_dict() for a in affected],
                 "page": [p.as_dict() for p in page],
+                "unpaged": [u.as_dict() for u in not_paged],
             }
         )
         return
@@ -145,6 +159,8 @@ def impact_command(
         typer.echo(f"  {_contact(target.name, target.email)}  {target.ref}")
         for reason in target.reasons:
             typer.echo(f"      {reason}")
+    for item in not_paged:
+        typer.echo(f"not paged: {item}")
     _note_errors(catalog)
 
 
@@ -154,7 +170,7 @@ def _print_affected(catalog: Catalog, affected: list[Affected]) -> None:
             str(a.hops),
             a.type,
             a.ref,
-            _short(catalog, a.owner) if a.owner else "-",
+            _owner_cell(catalog, a.ref, a.owner),
             " → ".join(_short(catalog, r) for r in a.path[1:-1]),
         )
         for a in affected
@@ -356,8 +372,22 @@ def _headline(entity: Entity) -> str:
 
 def _named(catalog: Catalog, ref: str) -> str:
     entity = catalog.entities.get(ref)
-    label = entity.display_name or entity.title if entity else None
+    if entity is None:
+        return f"{ref} (not in the catalog)"
+    label = entity.display_name or entity.title
     return f"{ref} ({label})" if label else ref
+
+
+def _owner_cell(catalog: Catalog, ref: str, owner: str | None) -> str:
+    """The owner column of `impact`: never an owner for an asset defined twice, and an owner
+    ref that names nothing says so."""
+    if catalog.definitions(ref):
+        return "? (defined twice)"
+    if owner is None:
+        return "-"
+    if catalog.table.row(owner) is None:
+        return f"{owner.rpartition('/')[2]} (not in the catalog)"
+    return _short(catalog, owner)
 
 
 def _short(catalog: Catalog, ref: str) -> str:

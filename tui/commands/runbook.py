@@ -594,7 +594,7 @@ def page(
     oncall.toml's notify_webhook, else printed for you to pass on. The same people are not paged
     twice for the same incident within a minute: the second call says when they were.
     """
-    from runbooks.paging import page_people, people_to_page
+    from runbooks.paging import page_people, people_to_page, unpaged_for
 
     obj = app_context(ctx)
     ws = obj.workspace
@@ -602,6 +602,8 @@ def page(
         incident = store.get_incident(incident_id)
         now = store.clock()
         targets = people_to_page(obj.catalog, incident.asset, now)
+        for item in unpaged_for(obj.catalog, incident.asset):
+            typer.echo(f"not paged: {item}", err=True)
         result = page_people(
             store,
             incident.id,

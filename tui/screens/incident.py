@@ -225,7 +225,8 @@ class IncidentScreen(OncallScreen[None]):
             if len(message.index)
             else "Feeds nothing."
         )
-        self.query_one(PeoplePanel).show(message.impact.teams, message.impact.page)
+        impact = message.impact
+        self.query_one(PeoplePanel).show(impact.teams, impact.page, impact.unpaged)
         self.runbooks = message.runbooks
         self.runbooks_problem = message.runbooks_problem
         self._show_runbooks(message.runs)

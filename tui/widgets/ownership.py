@@ -33,7 +33,24 @@ def ownership_content(ownership: Any, entity: Any | None = None) -> Content:
     """The ownership block: owner, on call now (and until when), escalation, members."""
     lines: list[Content] = _entity_lines(entity) if entity is not None else []
     label = "Team" if entity is not None and entity.kind == "group" else "Owner"
-    if ownership.owner:
+    definitions = getattr(ownership, "definitions", ())
+    if len(definitions) > 1:
+        lines.append(
+            Content.from_markup(
+                "[b]Owner[/b]      [$error]⚠ unknown: defined $n times[/], fix the catalog:",
+                n="twice" if len(definitions) == 2 else str(len(definitions)),
+            )
+        )
+        lines.extend(Content.from_markup("  • $d", d=str(d)) for d in definitions)
+        return Content("\n").join(lines)
+    if ownership.owner and not getattr(ownership, "owner_in_catalog", True):
+        lines.append(
+            Content.from_markup(
+                f"[b]{label:<10}[/b] $o [$warning](not in the catalog)[/]",
+                o=short_ref(ownership.owner),
+            )
+        )
+    elif ownership.owner:
         lines.append(Content.from_markup(f"[b]{label:<10}[/b] $o", o=short_ref(ownership.owner)))
     else:
         lines.append(

@@ -19,7 +19,9 @@ def shorten_refs(text: str) -> str:
     return _DEFAULT_REF.sub("", text)
 
 
-def people_content(teams: Sequence[Any], page: Sequence[Any]) -> Content:
+def people_content(
+    teams: Sequence[Any], page: Sequence[Any], unpaged: Sequence[Any] = ()
+) -> Content:
     lines: list[Content] = [Content.from_markup("[b]On call by affected team[/b]")]
     if not teams:
         lines.append(
@@ -63,9 +65,17 @@ def people_content(teams: Sequence[Any], page: Sequence[Any]) -> Content:
         )
         for reason in target.reasons:
             lines.append(Content.from_markup("      [dim]$r[/]", r=shorten_refs(reason)))
+    for item in unpaged:  # defined twice, or an owner the catalog does not hold
+        lines.append(
+            Content.from_markup(
+                "  [$warning]⚠ nobody paged for $ref[/]: $why",
+                ref=short_ref(item.ref),
+                why=shorten_refs(item.reason),
+            )
+        )
     return Content("\n").join(lines)
 
 
 class PeoplePanel(Static):
-    def show(self, teams: Sequence[Any], page: Sequence[Any]) -> None:
-        self.update(people_content(teams, page))
+    def show(self, teams: Sequence[Any], page: Sequence[Any], unpaged: Sequence[Any] = ()) -> None:
+        self.update(people_content(teams, page, unpaged))
