@@ -110,3 +110,21 @@ def test_no_code_names_a_sibling_of_the_checkout() -> None:
         if pattern.search(line)
     ]
     assert hits == []
+
+
+def test_the_docs_link_only_to_files_in_the_repository() -> None:
+    """README.md and docs/*.md: every link that is not a web address names a file in the
+    checkout, and no text points at a design document that lives elsewhere."""
+    documents = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+    assert (REPO_ROOT / "docs" / "architecture.md") in documents
+    broken = []
+    for document in documents:
+        text = document.read_text(encoding="utf-8")
+        assert "DESIGN.md" not in text, f"{document.name} names a design document not in the repo"
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://", "#", "mailto:")):
+                continue
+            resolved = (document.parent / target.split("#", 1)[0]).resolve()
+            if not (resolved.is_relative_to(REPO_ROOT.resolve()) and resolved.exists()):
+                broken.append(f"{document.name}: {target}")
+    assert broken == []
