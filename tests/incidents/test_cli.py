@@ -335,8 +335,9 @@ def test_a_workspace_on_a_read_only_filesystem_is_exit_2_and_changes_nothing(
             check=False,
         )
     assert results["note"].returncode == 2
-    assert results["note"].stderr.startswith("oncall: the store ")
-    assert "is in a read-only directory" in results["note"].stderr
+    # The store is opened read-only (issue 17): the write is refused before it reaches the file.
+    assert results["note"].stderr.startswith("oncall: read-only: nothing was changed (the store ")
+    assert "cannot be written" in results["note"].stderr
     assert results["first use"].returncode == 2
     assert "cannot create the store's directory" in results["first use"].stderr
     assert not (fresh / ".oncall").exists()
