@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from incidents.store import Store
 from runbooks.failpoints import ENV_FAILPOINT
 from tests.conftest import AIRFLOW_ENV, MLFLOW_ENV, REPO_ROOT, oncall_argv, service_url
 from tests.runbooks.test_airflow import DAG, Dag, a_month
@@ -311,3 +312,75 @@ def test_an_airflow_run_killed_after_the_trigger_resumes_without_a_second_run(
     assert "its check shows it took effect" in report["steps"][2]["message"]
     assert catch_up_runs(dag).count(run_id) == 1
     assert not dag.is_paused()
+
+
+REDACTION_RUNBOOK = """\
+id: registry-tag
+title: Tag a model version
+version: 1
+params:
+  model: {type: string, required: true}
+steps:
+  - id: tag-bad
+    title: Tag version 3 of {{ model }}
+    timeout: 2s
+    action:
+      type: mlflow
+      connection: registry
+      operation: set_version_tag
+      model: "{{ model }}"
+      version: 3
+      key: quarantined
+      value: "yes"
+"""
+
+
+def test_a_service_error_echoing_the_credential_is_redacted_on_the_timeline_and_postmortem(
+    broken_demo_template: Path, tmp_path: Path
+) -> None:
+    from tests.runbooks.flaky_proxy import flaky_proxy
+
+    model = Model(service_url(MLFLOW_ENV, "MLflow"))
+    secret = tmp_path / "registry-token"
+    secret.write_text(TOKEN, encoding="utf-8")
+    with flaky_proxy(model.url, failures=10_000) as (url, _seen):
+        root = tmp_path / "ws"
+        shutil.copytree(broken_demo_template, root)
+        with (root / "oncall.toml").open("a", encoding="utf-8") as config:
+            config.write(f'\n[connections.registry]\nurl = "{url}"\ntoken_file = "{secret}"\n')
+        path = root / "runbooks" / "registry-tag.yaml"
+        path.write_text(REDACTION_RUNBOOK, encoding="utf-8")
+        vetted = oncall(root, "runbook", "vet", str(path), "--reviewer", "hiro.tanaka")
+        assert vetted.returncode == 0, vetted.stderr
+        done = oncall(
+            root,
+            "--as",
+            "erin.walsh",
+            "runbook",
+            "run",
+            "registry-tag",
+            "--incident",
+            "INC-1",
+            "--param",
+            f"model={model.name}",
+            "--yes",
+            "--json",
+        )
+    report = report_of(done)
+    assert report["status"] == "failed"
+    message = report["steps"][0]["message"]
+    assert (
+        "HTTP 500: INTERNAL_ERROR: backend store unavailable (auth: Bearer [redacted])" in message
+    )
+    drafted = oncall(root, "postmortem", "INC-1", "--out", "-")
+    assert drafted.returncode == 0, drafted.stderr
+    store = Store.open(f"sqlite:///{root / '.oncall' / 'state.db'}")
+    try:
+        failed = [e for e in store.events("INC-1") if e.kind == "step_failed"]
+    finally:
+        store.close()
+    assert "(auth: Bearer [redacted])" in failed[-1].message
+    for text in (done.stdout, done.stderr, drafted.stdout):
+        assert TOKEN not in text
+    assert TOKEN.encode() not in (root / ".oncall" / "state.db").read_bytes()
+    assert model.tags(3) == {"window": "bad"}
