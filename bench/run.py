@@ -118,7 +118,7 @@ class Row:
     def judge(self, target: Target | None) -> Row:
         """Set target, ratio and status from the measured values; errors and skips stay."""
         if self.ours is not None and self.baseline:
-            self.ratio = round(self.ours / self.baseline, 4)
+            self.ratio = self.ours / self.baseline
         self.target_ratio = target.ratio if target else None
         if self.status in ("error", "skipped"):
             self.target = target.text if target else None
