@@ -218,6 +218,8 @@ class _Parser:
             self._pool = None
 
     def parse(self, jobs: list[tuple[str, str, bool]]) -> list[bytes]:
+        from concurrent.futures.process import BrokenProcessPool
+
         from graph.parts import parse_to_bytes
 
         workers = self._workers
@@ -236,7 +238,15 @@ class _Parser:
             self._pool = ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("spawn")
             )
-        return list(self._pool.map(parse_to_bytes, jobs, chunksize=1))
+        try:
+            return list(self._pool.map(parse_to_bytes, jobs, chunksize=1))
+        except BrokenProcessPool:
+            # a worker could not start: typically a script that loads a catalog at import time,
+            # which spawned workers import again. Parse here instead; the result is the same.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            self._workers = 1
+            return [parse_to_bytes(job) for job in jobs]
 
 
 def _follow(

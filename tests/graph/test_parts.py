@@ -188,3 +188,34 @@ def test_the_same_file_reached_by_two_routes_has_two_parts(tmp_path: Path) -> No
     second = load_catalog([two], [], cache, workers=1)
     assert first.entities["group:default/team-a"].file == str(one / "x.yaml")
     assert second.entities["group:default/team-a"].file == str(two / "x.yaml")
+
+
+def test_a_script_without_a_main_guard_still_loads_by_parsing_in_process(
+    catalog_dir: Path, tmp_path: Path
+) -> None:
+    """Spawned workers import the main script again; one that loads a catalog at import time
+    breaks the pool, and the loader then parses in its own process."""
+    import subprocess
+    import sys
+
+    from bench.run import REPO_ROOT
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from graph.loader import load_catalog\n"
+        f"catalog = load_catalog([Path({str(catalog_dir)!r})], [], None, workers=2)\n"
+        "print(len(catalog.entities))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=REPO_ROOT,
+        env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == str(len(fresh(catalog_dir).entities))
