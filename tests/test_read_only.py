@@ -181,7 +181,7 @@ APP_SCRIPT = textwrap.dedent(
         async with app.run_test(size=(120, 40)) as pilot:
             for _ in range(1200):  # up to a minute on a loaded machine
                 await pilot.pause(0.05)
-                if app.sub_title == "read-only":
+                if app.sub_title == "read-only" and len(app._notifications):
                     break
             print("sub_title:", app.sub_title)
             print("workspace:", app.workspace_name)
