@@ -33,6 +33,7 @@ class OncallApp(App[None]):
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("g", "owners", "Owners"),
+        Binding("T", "toggle_theme", "Theme", key_display="T", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
@@ -50,11 +51,17 @@ class OncallApp(App[None]):
         self.context = context
         self.clock = clock
         self.backend = backend or Backend(context, clock)
+        from tui.preferences import load_theme
+
+        chosen = load_theme()
+        if chosen and chosen in self.available_themes:
+            self.theme = chosen
 
     def get_default_screen(self) -> Screen[None]:
         return IncidentsScreen()
 
     def on_mount(self) -> None:
+        self.watch(self, "theme", self._remember_theme, init=False)
         # After the first frame: importing SQLAlchemy and the loader in a thread still holds the
         # GIL, and the operator should see the screen before anything slow begins.
         self.call_after_refresh(self.prepare)
@@ -70,12 +77,24 @@ class OncallApp(App[None]):
         try:
             workspace = self.backend.workspace()
             self.call_from_thread(setattr, self, "workspace_name", workspace.name)
-            self.call_from_thread(setattr, self, "operator_name", self.backend.operator())
-            self.backend.store()
-            self.backend.catalog()
-            self.backend.search_index()  # the first search should not wait for the index
+            # Whose name every action is recorded under: shown before the catalog loads, then
+            # in the catalog's canonical form (the same person, however it was typed).
+            self.call_from_thread(setattr, self, "operator_name", self.context.operator_as_given)
         except Exception as exc:  # shown by the screens that need the resource
             self.log.warning(f"warm-up failed: {exc!r}")
+            return
+        for warm in (self.backend.store, self.backend.catalog, self._canonical_operator):
+            try:
+                warm()
+            except Exception as exc:  # shown by the screens that need the resource
+                self.log.warning(f"warm-up failed: {exc!r}")
+        try:
+            self.backend.search_index()  # the first search should not wait for the index
+        except Exception as exc:
+            self.log.warning(f"warm-up failed: {exc!r}")
+
+    def _canonical_operator(self) -> None:
+        self.call_from_thread(setattr, self, "operator_name", self.backend.operator())
 
     # --- navigation used by every screen -----------------------------------------------------
 
@@ -112,7 +131,16 @@ class OncallApp(App[None]):
         from tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_theme(self) -> None:
+        """Dark or light, one key (any theme stays available from the palette → Theme)."""
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def _remember_theme(self, theme: str) -> None:
+        from tui.preferences import save_theme
+
+        save_theme(theme)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "owners":  # by name: importing the screen here would slow the first paint

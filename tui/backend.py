@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from graph.model import Catalog, Entity
     from graph.queries import Reach
     from incidents.store import Store
+    from runbooks.open_work import OpenWork
     from tui.context import AppContext
     from workspace.model import Workspace
 
@@ -181,6 +182,12 @@ class Backend:
 
     def set_status(self, incident_id: str, status: str) -> Any:
         return self.store().set_status(incident_id, status, actor=self.operator())
+
+    def open_work(self, incident_id: str) -> OpenWork:
+        """Runs unfinished and leases held by the incident's runs (asked before closing it)."""
+        from runbooks.open_work import open_work
+
+        return open_work(self.store(), incident_id)
 
     def add_note(self, incident_id: str, text: str) -> Any:
         return self.store().append_event(incident_id, "note", text, actor=self.operator())

@@ -114,6 +114,8 @@ async def test_a_held_lease_names_its_holder_and_f_takes_it_over_with_a_reason(
         await pilot.press("enter")
         await settle(pilot, app)
         assert screen.session is not None
+        said = str(screen.query_one(Notice).render())
+        assert "Taken over" in said and "ben is asleep" in said and "timeline" in said
     lease = open_store().get_lease(TRAINING_DB)
     assert lease is not None and lease.run_id != other.id
     overrides = [e for e in open_store().events("INC-1") if e.kind == "override"]
@@ -265,3 +267,81 @@ async def test_resuming_a_run_that_may_still_be_alive_elsewhere_needs_a_reason(
     assert len(overrides) == 1
     assert overrides[0].data["reason"] == "laptop-2 is off, checked with ana"
     assert overrides[0].actor == "user:default/ana.lima"
+
+
+def _alive_elsewhere_in_this_machine():  # type: ignore[no-untyped-def]
+    """A real process on this machine standing in for another app instance's run."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+
+
+def _vetted(workspace, runbook_id: str):  # type: ignore[no-untyped-def]
+    from runbooks.library import load_library
+    from workspace.discovery import open_workspace
+
+    ws = open_workspace(workspace)
+    runbook = load_library(ws.runbooks_dir, ws.lock_file).get(runbook_id).runbook
+    assert runbook is not None
+    return runbook
+
+
+async def test_a_resume_refused_because_the_run_is_alive_here_survives_ctrl_s_and_explains(
+    make_app, broken, open_store, workspace
+) -> None:
+    import socket
+
+    store = open_store()
+    runbook = _vetted(workspace, "training-store-partial-load")
+    params = {"asset": "training-db", "since": broken.since, "day": broken.day}
+    run = store.create_run(
+        "INC-1", runbook.id, runbook.version, runbook.sha256, params, "user:default/ana.lima", False
+    )
+    holder = _alive_elsewhere_in_this_machine()
+    try:
+        host = f"{socket.gethostname()} pid {holder.pid}"
+        store.acquire_lease(TRAINING_DB, "user:default/ana.lima", "INC-1", run.id, 600, host)
+        app = make_app(operator="user:default/ben.okafor")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            app.resume_run("INC-1", run.id)
+            await settle(pilot, app)
+            screen = app.screen
+            assert isinstance(screen, RunbookRunScreen)
+            assert screen.session is None
+            notice = str(screen.query_one(Notice).render())
+            assert f"{run.id} is still running here" in notice
+            assert "--force" not in notice  # the app speaks in keys, not CLI flags
+            assert screen.check_action("start", ()) is False  # not advertised: no form
+            assert screen.check_action("force_lease", ()) is False  # a live run: never
+            await pilot.press("ctrl+s", "ctrl+t", "ctrl+f")  # once: NoMatches 'ParamsForm'
+            await settle(pilot, app)
+            assert app.screen is screen and screen.session is None
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+async def test_a_lease_whose_holders_process_is_gone_says_so_and_offers_the_resume(
+    make_app, broken, open_store
+) -> None:
+    import socket
+
+    store = open_store()
+    other = store.create_run(
+        "INC-1", "training-store-partial-load", 1, "0" * 64, {}, "user:default/ben.okafor", False
+    )
+    gone = _alive_elsewhere_in_this_machine()
+    gone.kill()
+    gone.wait()
+    host = f"{socket.gethostname()} pid {gone.pid}"
+    store.acquire_lease(TRAINING_DB, "user:default/ben.okafor", "INC-1", other.id, 600, host)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_run(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        notice = str(screen.query_one(Notice).render())
+        assert "Its process is gone" in notice
+        assert f"Resume {other.id} from the incident" in notice

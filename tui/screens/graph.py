@@ -30,7 +30,7 @@ from tui.widgets.notice import Notice
 from tui.widgets.ownership import OwnershipPanel
 from tui.widgets.runbook_list import RunbookList
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.vocabulary import short_ref
+from tui.widgets.vocabulary import hops_text, short_ref
 
 
 @dataclass
@@ -65,7 +65,7 @@ class AssetSearchProvider(Provider):
                 1.0 - rank / 100,
                 Content.from_markup("Owners of [b]$name[/b]", name=hit.name),
                 partial(_show_owners, app, hit.ref),
-                help=f"{kind} · {hit.title or hit.ref}",
+                help=Content(f"{kind} · {hit.title or hit.ref}"),
             )
 
 
@@ -201,4 +201,6 @@ class GraphScreen(OncallScreen[None]):
         target = "#downstream-path" if downstream else "#upstream-path"
         # Upstream paths run from the asset back to its sources; show them in data-flow order.
         path = reached.path if downstream else tuple(reversed(reached.path))
-        self.query_one(target, Static).update(f"{format_path(path)}  ({reached.hops} hops)")
+        self.query_one(target, Static).update(
+            Content(f"{format_path(path)}  ({hops_text(reached.hops)})")
+        )

@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
+from textual.content import Content
 from textual.events import Resize
 from textual.message import Message
 from textual.widgets import Footer, Static, Tab, Tabs
@@ -31,7 +32,7 @@ from tui.widgets.people import PeoplePanel
 from tui.widgets.runbook_list import RunbookList
 from tui.widgets.timeline import Timeline
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.vocabulary import short_ref
+from tui.widgets.vocabulary import hops_text, short_ref
 
 PANELS: tuple[tuple[str, str], ...] = (
     ("impact", "1 Impact"),
@@ -65,7 +66,8 @@ class IncidentScreen(OncallScreen[None]):
         Binding("p", "page", "Page", tooltip="Page the people to call (notify action)"),
         Binding("r", "run_runbook", "Run", tooltip="Run the highlighted runbook, or resume a run"),
         Binding("m", "mitigated", "Mitigated", tooltip="Mark mitigated: the harm has stopped"),
-        Binding("R", "resolved", "Resolved", key_display="R", tooltip="Mark resolved"),
+        # Not in the footer (it must fit 80 columns with ? and g): asked first, listed in help.
+        Binding("R", "resolved", "Resolved", key_display="R", tooltip="Mark resolved", show=False),
         Binding("P", "postmortem", "Postmortem", key_display="P", tooltip="Draft the postmortem"),
         Binding("1", "panel('impact')", "Impact", show=False),
         Binding("2", "panel('people')", "People", show=False),
@@ -107,6 +109,14 @@ class IncidentScreen(OncallScreen[None]):
             super().__init__()
             self.problem = problem
 
+    class StatusAsked(Message):
+        """What is still open, loaded: ask before moving the incident to `status`."""
+
+        def __init__(self, status: str, still_open: list[str]) -> None:
+            super().__init__()
+            self.status = status
+            self.still_open = still_open
+
     def __init__(self, incident_id: str) -> None:
         super().__init__()
         self.incident_id = incident_id
@@ -138,7 +148,7 @@ class IncidentScreen(OncallScreen[None]):
             with Vertical(id="timeline-panel", classes="panel") as timeline:
                 timeline.border_title = "Timeline"
                 yield Timeline(id="timeline")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.poll()
@@ -219,9 +229,13 @@ class IncidentScreen(OncallScreen[None]):
         self.impact = message.impact
         name = short_ref(message.impact.asset.ref)
         tree.show_index(message.index, f"{name} feeds")
+        if self.active_panel == "impact" and (
+            self.focused is None or isinstance(self.focused, Tabs)
+        ):
+            tree.focus()  # the arrows move through the radius at once
         self.query_one("#impact-panel").border_title = f"Blast radius ({len(message.index)})"
         self.query_one("#blast-path", Static).update(
-            "Select a node to see the path from the asset."
+            "↑↓ to see the path to a node · e expands every level"
             if len(message.index)
             else "Feeds nothing."
         )
@@ -259,7 +273,7 @@ class IncidentScreen(OncallScreen[None]):
     def _path(self, message: DependencyTree.PathShown) -> None:
         reached = message.reached
         self.query_one("#blast-path", Static).update(
-            f"{format_path(reached.path)}  ({reached.hops} hops)"
+            Content(f"{format_path(reached.path)}  ({hops_text(reached.hops)})")
         )
 
     # --- panels -------------------------------------------------------------------------------
@@ -298,7 +312,51 @@ class IncidentScreen(OncallScreen[None]):
 
     def _change_status(self, action: str) -> None:
         status, _ = STATUS_ACTIONS[action]
-        self.write_status(status)
+        if action == "acknowledge":  # "I am on it" changes nothing for anyone else: no question
+            self.write_status(status)
+            return
+        self.ask_status(status)
+
+    @work(thread=True, exclusive=True, group="incident-ask")
+    def ask_status(self, status: str) -> None:
+        """Mitigated and resolved are asked first, naming the incident and what is still open:
+        one key next to `r` must not close a SEV1 with a recovery half done."""
+        try:
+            work = self.backend.open_work(self.incident_id)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.post_message(self.StatusAsked(status, work.lines()))
+
+    @on(StatusAsked)
+    def _status_asked(self, message: StatusAsked) -> None:
+        incident = self.incident
+        if incident is None:
+            return
+        verb = {"mitigated": "Mark mitigated", "resolved": "Resolve"}[message.status]
+        still_open = (
+            "Still open:\n" + "\n".join(f"  • {line}" for line in message.still_open)
+            if message.still_open
+            else "Nothing is still open: no run unfinished, no lease held."
+        )
+        meaning = {
+            "mitigated": "The harm has stopped; the incident stays open until resolved.",
+            "resolved": "The incident is over: its clocks stop and it leaves the open list.",
+        }[message.status]
+
+        def answered(choice: str | None) -> None:
+            if choice == "yes":
+                self.write_status(message.status)
+
+        self.app.push_screen(
+            ChoiceScreen(
+                f"{verb} {incident.id}?",
+                f"{incident.severity} · {incident.title}\n{meaning}\n\n{still_open}",
+                # "Not now" first: it has the focus, so a reflex Enter changes nothing.
+                [("no", "Not now", "n"), ("yes", f"{verb} {incident.id}", "y")],
+            ),
+            callback=answered,
+        )
 
     def action_acknowledge(self) -> None:
         self._change_status("acknowledge")

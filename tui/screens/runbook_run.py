@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -33,6 +33,10 @@ from tui.widgets.step_detail import StepDetail
 from tui.widgets.step_list import StepList, current_step
 from tui.widgets.title_bar import TitleBar
 from tui.widgets.vocabulary import format_duration, short_ref
+
+if TYPE_CHECKING:
+    from incidents.leases import Lease
+    from runbooks.leasing import RunStillActive
 
 STATE_WORDS = {
     "vetted": "✔ vetted",
@@ -69,15 +73,19 @@ class RunbookRunScreen(OncallScreen[None]):
             self.alert = alert
 
     class Started(Message):
-        def __init__(self, session: Any) -> None:
+        def __init__(self, session: Any, forced: str | None = None) -> None:
             super().__init__()
             self.session = session
+            self.forced = forced  # the reason, when this start took a lease or run over
 
     class Failed(Message):
-        def __init__(self, problem: Problem, lease: Any | None = None) -> None:
+        def __init__(
+            self, problem: Problem, lease: Any | None = None, forced: str | None = None
+        ) -> None:
             super().__init__()
             self.problem = problem
             self.lease = lease
+            self.forced = forced  # the reason, when this was a takeover that was refused
 
     class StepsChanged(Message):
         """The session's step states changed (a step ran, was skipped, or marked done)."""
@@ -227,7 +235,7 @@ class RunbookRunScreen(OncallScreen[None]):
             return
         spec = self.runbook.spec
         description = spec.description.strip() if spec.description else spec.title
-        self.query_one("#runbook-description", Static).update(description)
+        self.query_one("#runbook-description", Static).update(Content(description))
         # The alert's values prefill parameters of the same name (the operator can edit them).
         prefill = {name: message.alert[name] for name in spec.params if name in message.alert}
         asset_param = spec.asset_param()
@@ -240,10 +248,16 @@ class RunbookRunScreen(OncallScreen[None]):
 
     # --- starting -----------------------------------------------------------------------------
 
+    def _form(self) -> ParamsForm | None:
+        """The parameters form; there is none when the screen resumes a run."""
+        forms = self.query(ParamsForm)
+        return forms.first() if forms else None
+
     def action_start(self) -> None:
-        if self.session is not None or self.runbook is None or self.busy:
+        form = self._form()
+        if self.session is not None or self.runbook is None or self.busy or form is None:
             return
-        raw, errors = self.query_one(ParamsForm).validate()
+        raw, errors = form.validate()
         if errors:
             self.query_one(Notice).show_problem(
                 Problem(
@@ -265,8 +279,8 @@ class RunbookRunScreen(OncallScreen[None]):
         self.action_toggle_dry_run()
 
     def action_toggle_dry_run(self) -> None:
-        if self.session is not None and not self.session.dry_run:
-            return  # a live run is under way
+        if self.resume_id is not None or (self.session is not None and not self.session.dry_run):
+            return  # a live run is under way, or a resume (no form to go back to)
         if self.vet_state != "vetted":
             self.query_one(Notice).show_problem(
                 Problem(
@@ -283,7 +297,9 @@ class RunbookRunScreen(OncallScreen[None]):
             self.rendered = {}
             self.query_one("#run-area").display = False
             self.query_one("#form-area").display = True
-            self.query_one(ParamsForm).focus_first()
+            form = self._form()
+            if form is not None:
+                form.focus_first()
         self._refresh_heading()
 
     def _engine_options(self, force_reason: str | None) -> Any:
@@ -309,6 +325,7 @@ class RunbookRunScreen(OncallScreen[None]):
                 prompter=self._prompter(),
                 on_event=self._on_engine_event,
             ),
+            force_reason,
         )
 
     @work(thread=True, group="run")
@@ -323,26 +340,36 @@ class RunbookRunScreen(OncallScreen[None]):
                 prompter=self._prompter(),
                 on_event=self._on_engine_event,
             ),
+            force_reason,
         )
 
-    def _open_session(self, busy: str, open_session: Callable[[], Any]) -> None:
+    def _open_session(
+        self, busy: str, open_session: Callable[[], Any], forced: str | None = None
+    ) -> None:
         """Start or resume (in the calling worker): a refusal is shown in place, with the lease
-        takeover offered when a lease is what stood in the way."""
+        takeover offered when a lease is what stood in the way. `forced`: the written reason of
+        a takeover, so the screen can say whether it was taken or refused."""
         self._set_busy(busy)
         try:
             session = open_session()
         except Exception as exc:
             self._set_busy(None)
-            self.post_message(self.Failed(explain(exc), _takeover(exc)))
+            self.post_message(self.Failed(explain(exc), _takeover(exc), forced))
             return
         self._set_busy(None)
-        self.post_message(self.Started(session))
+        self.post_message(self.Started(session, forced))
 
     @on(Started)
     def _started(self, message: Started) -> None:
         self.session = message.session
         self.lease_refused = None
-        self.query_one(Notice).clear()
+        if message.forced:
+            self.query_one(Notice).show_info(
+                f"✔ Taken over: {self.session.run_id} holds the leases now. The takeover and "
+                f"your reason ({message.forced}) are on the timeline."
+            )
+        else:
+            self.query_one(Notice).clear()
         self.query_one("#form-area").display = False
         self.query_one("#run-area").display = True
         self._refresh_heading()
@@ -353,16 +380,13 @@ class RunbookRunScreen(OncallScreen[None]):
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
-        problem = message.problem
         self.lease_refused = message.lease
-        if message.lease is not None and not isinstance(message.lease, str):
-            lease = message.lease
+        problem = refusal_problem(message.problem, message.lease, self.resume_id)
+        if message.forced:
             problem = Problem(
-                f"{short_ref(lease.asset)} is leased by {short_ref(lease.holder)} (run "
-                f"{lease.run_id}{', ' + lease.incident_id if lease.incident_id else ''}) from "
-                f"{lease.host} since {lease.acquired_at:%H:%M:%S} UTC.",
-                "Another run is changing it. Wait for it, talk to its holder, or press ctrl+f to "
-                "take the lease over with a written reason (it goes on the timeline).",
+                f"Takeover refused: {problem.message}",
+                f"Nothing changed; the refusal and your reason are on the timeline. "
+                f"{problem.next_step}",
             )
         self.query_one(Notice).show_problem(problem)
         self._refresh_heading()
@@ -471,11 +495,13 @@ class RunbookRunScreen(OncallScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         live = self.session is not None and not self.session.dry_run
         if action == "start":
-            if self.session is not None:
-                return False
+            if self.session is not None or self.resume_id is not None:
+                return False  # resuming has no form to start from
             return True if self.runbook is not None and not self.busy else None
         if action == "toggle_dry_run":
-            if self.session is not None and not self.session.dry_run:
+            if self.resume_id is not None or (
+                self.session is not None and not self.session.dry_run
+            ):
                 return False
             return True if self.runbook is not None and not self.busy else None
         if action in ("run_step", "skip_step", "mark_done"):
@@ -710,9 +736,14 @@ class RunbookRunScreen(OncallScreen[None]):
             else:
                 self.start(self.raw_params, reason)
 
-        if isinstance(refusal, str):  # a resume refused: the run may be alive elsewhere
+        from runbooks.leasing import RunStillActive
+
+        if isinstance(refusal, RunStillActive):  # a resume refused: the run may be alive elsewhere
             title = f"Take over {self.resume_id}?"
-            why = f"{refusal}. Taking it over while it still runs would interleave two runs."
+            why = (
+                f"{refusal.run_id} may still be running on {refusal.host}. Taking it over while "
+                "it still runs would interleave two runs"
+            )
         else:
             title = f"Take over the lease on {short_ref(refusal.asset)}?"
             why = (
@@ -755,15 +786,52 @@ class RunbookRunScreen(OncallScreen[None]):
         self.app.call_from_thread(self.dismiss)
 
 
-def _takeover(exc: BaseException) -> Any | None:
-    """What a refusal lets the operator take over with ctrl+f: the held lease, or (a resume of a
-    run that may still be alive elsewhere) the refusal's text; None when forcing cannot help."""
-    lease = getattr(exc, "lease", None)
-    if lease is not None:
-        return lease
-    if type(exc).__name__ == "RunStillActive":
-        return str(exc).split(";")[0]
+def _takeover(exc: BaseException) -> Lease | RunStillActive | None:
+    """What a refusal lets the operator take over with ctrl+f: the held lease, or a resume of a
+    run that may still be alive on another machine; None when forcing cannot help (nothing is
+    held, or the run's process is alive on this machine)."""
+    from runbooks.leasing import LeaseRefused, RunStillActive
+
+    if isinstance(exc, LeaseRefused):
+        return exc.lease
+    if isinstance(exc, RunStillActive) and exc.alive is not True:
+        return exc
     return None
+
+
+def refusal_problem(
+    problem: Problem, refusal: Lease | RunStillActive | None, resume_id: str | None
+) -> Problem:
+    """A refusal in the app's words (keys, not CLI flags), saying whether the holder's process
+    is gone: then the holder's run is the one to resume."""
+    from runbooks.leasing import RunStillActive, process_alive
+
+    if isinstance(refusal, RunStillActive):
+        return Problem(
+            f"{refusal.run_id} may still be running on {refusal.host}.",
+            "Resume it once that process has stopped, or press ctrl+f to take it over with a "
+            "written reason (it goes on the timeline).",
+        )
+    if refusal is None:
+        return problem
+    lease = refusal
+    held = (
+        f"{short_ref(lease.asset)} is leased by {short_ref(lease.holder)} (run "
+        f"{lease.run_id}{', ' + lease.incident_id if lease.incident_id else ''}) from "
+        f"{lease.host} since {lease.acquired_at:%H:%M:%S} UTC."
+    )
+    if process_alive(lease.host) is False and lease.run_id != resume_id:
+        return Problem(
+            f"{held} Its process is gone: {lease.run_id} stopped without finishing.",
+            f"Resume {lease.run_id} from the incident (its ↻ resume row, then r) to finish it, "
+            "or press ctrl+f to take the lease over for this run with a written reason.",
+            kind="warning",
+        )
+    return Problem(
+        held,
+        "Another run is changing it. Wait for it, talk to its holder, or press ctrl+f to "
+        "take the lease over with a written reason (it goes on the timeline).",
+    )
 
 
 def format_duration_seconds(seconds: float) -> str:

@@ -129,3 +129,12 @@ def short_ref(ref: str | None) -> str:
     rest = rest or ref
     namespace, _, name = rest.rpartition("/")
     return name if namespace in ("", "default") else rest
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`1 hop`, `2 hops`, `1 error`, `0 errors`: counts read as English."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def hops_text(hops: int) -> str:
+    return plural(hops, "hop")
