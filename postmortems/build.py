@@ -186,7 +186,7 @@ def summarize(
             f"{_plural(impact.total, 'downstream asset')} in the blast radius, of which "
             f"{_plural(len(impact.models), 'model')} and {_plural(len(impact.feeds), 'feed')}."
         )
-    real = [r for r in runs if not r.dry_run]
+    real = [r for r in runs if r.did_work]
     if real:
         counts: dict[str, int] = {}
         for run in real:
@@ -198,6 +198,14 @@ def summarize(
         )
     else:
         lines.append("No runbook was run against this incident.")
+    refused = sum(r.refused for r in runs)
+    no_op = sum(r.no_op and not r.dry_run for r in runs)
+    if refused or no_op:
+        left_out = [
+            _plural(refused, "refused start") if refused else "",
+            _plural(no_op, "rerun that found everything done") if no_op else "",
+        ]
+        lines.append(f"Not counted: {' and '.join(x for x in left_out if x)}.")
     ttr = next((m for m in metrics if m.key == "ttr"), None)
     if ttr is not None and ttr.seconds is not None:
         lines.append(f"Resolved {format_duration(ttr.seconds)} after detection.")

@@ -155,6 +155,23 @@ class RunSummary:
             out[step.state] = out.get(step.state, 0) + 1
         return out
 
+    @property
+    def refused(self) -> bool:
+        """Never started: refused before its first step (a lease held, a check of permission)."""
+        return not self.dry_run and not any(
+            s.state not in ("pending", "stopped") for s in self.steps
+        )
+
+    @property
+    def no_op(self) -> bool:
+        """A rerun that found every step already done: it changed nothing."""
+        return bool(self.steps) and all(s.state == "skipped" for s in self.steps)
+
+    @property
+    def did_work(self) -> bool:
+        """What a summary counts as a runbook run: live, started, and not a no-op rerun."""
+        return not self.dry_run and not self.refused and not self.no_op
+
 
 @dataclass(frozen=True, slots=True)
 class Metric:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from incidents.leases import Lease
 from incidents.runs import Run
 from incidents.store import Store
-from runbooks.paging import is_page_run
+from runbooks.history import run_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,20 +40,13 @@ class OpenWork:
 
 
 def open_work(store: Store, incident_id: str) -> OpenWork:
-    """The incident's runbook runs that are not done (dry runs and pages excluded; an abandoned
-    run counts as finished) and the leases its runs still hold."""
-    runs = [
-        run
-        for run in store.list_runs(incident_id=incident_id)
-        if not run.dry_run and not is_page_run(run) and run.status not in CLOSED_RUN_STATUSES
-    ]
+    """The incident's runbook runs that can still be resumed (not done, not abandoned, not a
+    start refused before its first step; dry runs and pages excluded) and the leases its runs
+    still hold."""
+    runs = [record.run for record in run_records(store, incident_id) if record.resumable]
     run_ids = {run.id for run in store.list_runs(incident_id=incident_id)}
     leases = [lease for lease in store.list_leases() if lease.run_id in run_ids]
     return OpenWork(runs, leases)
-
-
-#: A run in one of these states needs nothing more from anyone.
-CLOSED_RUN_STATUSES: frozenset[str] = frozenset({"done", "abandoned"})
 
 
 def _name(ref: str) -> str:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from graph.model import Catalog, Entity
     from graph.queries import Reach
     from incidents.store import Store
+    from runbooks.history import RunRecord
     from runbooks.open_work import OpenWork
     from tui.context import AppContext
     from workspace.model import Workspace
@@ -102,11 +103,16 @@ class Impact:
 class PostmortemPreview:
     markdown: str
     filename: str
+    directory: Path | None = None  # where `s` will save it
+
+    @property
+    def target(self) -> str:
+        return str((self.directory / self.filename).resolve()) if self.directory else self.filename
 
 
 @dataclass(frozen=True, slots=True)
 class SavedPostmortem:
-    """Where the draft went: the path relative to the workspace (what the screen says)."""
+    """Where the draft went: `shown_as` is the absolute path (what the screen says)."""
 
     path: Path
     shown_as: str
@@ -177,6 +183,11 @@ class Backend:
             title=title, asset=asset.ref, severity=severity, actor=self.operator()
         )
 
+    def open_incidents_on(self, asset_ref: str) -> list[Any]:
+        """Incidents still open on this asset (a second one on it is usually a duplicate)."""
+        ref = self.entity(asset_ref).ref
+        return [i for i in self.store().list_incidents() if i.asset == ref]
+
     def events(self, incident_id: str, after_seq: int = 0) -> list[Any]:
         return list(self.store().events(incident_id, after_seq=after_seq))
 
@@ -188,6 +199,9 @@ class Backend:
         from runbooks.open_work import open_work
 
         return open_work(self.store(), incident_id)
+
+    def take_command(self, incident_id: str) -> Any:
+        return self.store().take_command(incident_id, actor=self.operator())
 
     def add_note(self, incident_id: str, text: str) -> Any:
         return self.store().append_event(incident_id, "note", text, actor=self.operator())
@@ -328,7 +342,7 @@ class Backend:
         markdown = render_markdown(draft, choose_template(None, workspace.templates_dir))
         incident = draft.incident
         filename = draft_filename(incident.opened_at.date(), incident.title, incident.id)
-        return PostmortemPreview(markdown, filename)
+        return PostmortemPreview(markdown, filename, workspace.postmortems_dir)
 
     def save_postmortem(self, incident_id: str, preview: PostmortemPreview) -> SavedPostmortem:
         """Write the previewed draft; never overwrites a human-edited file (writes `-2`…)."""
@@ -338,10 +352,9 @@ class Backend:
         result = write_draft(
             preview.markdown, workspace.postmortems_dir / preview.filename, incident_id
         )
-        try:
-            shown = str(result.path.relative_to(workspace.root))
-        except ValueError:
-            shown = str(result.path)
+        # Absolute: relative to a hidden folder (the demo lives in the user data dir) it
+        # cannot be found from a shell.
+        shown = str(result.path.resolve())
         return SavedPostmortem(result.path, shown, result.action)
 
     # --- runbook runs ------------------------------------------------------------------------
@@ -369,12 +382,17 @@ class Backend:
             raise entry.error
         return entry.runbook, entry.state
 
-    def list_runs(self, incident_id: str) -> list[Any]:
-        """The incident's runbook runs (pages are runs too, in the ledger's eyes, but there is
-        nothing to resume in one)."""
-        from runbooks.paging import is_page_run
+    def run_records(self, incident_id: str) -> list[RunRecord]:
+        """The incident's runbook runs with their ledger counts (pages and dry runs left out):
+        what to resume, and which suggestions are done or partial."""
+        from runbooks.history import run_records
 
-        return [r for r in self.store().list_runs(incident_id=incident_id) if not is_page_run(r)]
+        return run_records(self.store(), incident_id)
+
+    def abandon_run(self, run_id: str, reason: str) -> RunRecord:
+        from runbooks.history import abandon_run
+
+        return abandon_run(self.store(), run_id, reason, self.operator())
 
     def start_run(
         self,

@@ -101,6 +101,18 @@ def test_the_demo_response_shows_the_first_run_did_everything_and_the_second_not
     assert all(d.startswith("already done by RUN-1") for d in second.column("Detail"))
 
 
+def test_the_demo_summary_counts_the_run_that_worked_not_the_rerun_and_names_the_commander(
+    recovered,
+) -> None:
+    _path, doc, _store = recovered
+    summary = " ".join(doc.text_under("Summary").split())
+    assert "1 runbook run: 5 steps ran, 0 skipped, 0 failed." in summary
+    assert "Not counted: 1 rerun that found everything done." in summary
+    # Resolving acknowledged it on the way: the first to acknowledge commands.
+    commander = [row for t in doc.tables for row in t.rows if row and row[0] == "Commander"]
+    assert commander and "ana.lima" in commander[0][1]
+
+
 def test_the_demo_metrics_start_at_the_first_bad_load(recovered) -> None:
     _path, doc, store = recovered
     incident = store.get_incident("INC-1")

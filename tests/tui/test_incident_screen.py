@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.tui.conftest import OPERATOR, settle
 from tui.screens.incident import IncidentScreen
 from tui.screens.postmortem import PostmortemScreen
@@ -123,7 +125,7 @@ async def test_who_to_call_names_the_people_on_call_for_the_affected_teams(
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open(app, pilot)
-        text = str(screen.query_one(PeoplePanel).render())
+        text = screen.query_one(PeoplePanel).text
         assert "On call by affected team" in text
         assert "team-data" in text
         assert "team-ml" in text
@@ -148,7 +150,9 @@ async def test_shift_p_drafts_the_postmortem_and_s_saves_it_in_the_workspace(
         assert screen.saved is not None
         assert screen.saved.path.parent == workspace / "postmortems"
         assert screen.saved.path.read_text(encoding="utf-8").count("Partial loads") >= 1
-        assert screen.saved.shown_as.startswith("postmortems/2026-03-10-")
+        shown = Path(screen.saved.shown_as)
+        assert shown.is_absolute() and shown.parent == (workspace / "postmortems").resolve()
+        assert shown.name.startswith("2026-03-10-")
 
 
 async def test_p_pages_the_people_to_call_and_the_timeline_records_it(
@@ -263,3 +267,22 @@ async def test_resolving_asks_first_naming_the_incident_and_what_is_still_open(
         await pilot.press("y")
         await settle(pilot, app)
         assert open_store().get_incident("INC-1").status == "mitigated"
+
+
+async def test_acknowledging_takes_command_and_c_takes_it_over(make_app, open_store) -> None:
+    open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        await pilot.press("a")
+        await settle(pilot, app)
+        assert "commander ana.lima" in str(screen.query_one(IncidentHeader).render())
+    assert open_store().get_incident("INC-1").commander == OPERATOR
+    other = make_app(operator="user:default/ben.okafor")
+    async with other.run_test(size=(80, 24)) as pilot:
+        screen = await _open(other, pilot)
+        await pilot.press("c")
+        await settle(pilot, other)
+        assert "commander ben.okafor" in str(screen.query_one(IncidentHeader).render())
+        assert any("takes command from" in line for line in _timeline_text(screen))
+    assert open_store().get_incident("INC-1").commander == "user:default/ben.okafor"

@@ -92,7 +92,7 @@ def _run(make_app: Callable[..., OncallApp], open_store, texts: list[str]) -> No
 
 
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -52,6 +52,8 @@ WIDE_COLUMNS = 120
 
 # Waking more people than this at 3 AM deserves a second look first.
 PAGE_WITHOUT_ASKING = 5
+#: The page's outcome stays this long above the panels (it is on the timeline for good).
+PAGE_NOTICE_SECONDS = 20.0
 WIDE_ROWS = 36
 
 
@@ -61,7 +63,16 @@ class IncidentScreen(OncallScreen[None]):
     POLL_SECONDS = 1.0
 
     BINDINGS = [
-        Binding("a", "acknowledge", "Ack", tooltip="Acknowledge: you are on it"),
+        Binding("a", "acknowledge", "Ack", tooltip="Acknowledge: you are on it (and take command)"),
+        Binding("c", "take_command", "Command", tooltip="Take command of it", show=False),
+        Binding(
+            "A",
+            "abandon_run",
+            "Abandon run",
+            key_display="A",
+            tooltip="Abandon the highlighted unfinished run (asks why)",
+            show=False,
+        ),
         Binding("n", "note", "Note", tooltip="Add a note to the timeline"),
         Binding("p", "page", "Page", tooltip="Page the people to call (notify action)"),
         Binding("r", "run_runbook", "Run", tooltip="Run the highlighted runbook, or resume a run"),
@@ -212,7 +223,7 @@ class IncidentScreen(OncallScreen[None]):
         runbooks_problem = None
         try:
             runbooks = self.backend.runbooks_for(impact.asset.ref, impact.affected)
-            runs = self.backend.list_runs(self.incident_id)
+            runs = self.backend.run_records(self.incident_id)
         except Exception as exc:
             runbooks_problem = explain(exc)
         self.post_message(self.ImpactLoaded(impact, index, runbooks, None, runbooks_problem, runs))
@@ -247,7 +258,7 @@ class IncidentScreen(OncallScreen[None]):
     def _show_runbooks(self, runs: list[Any]) -> None:
         """Unfinished runs of this incident first (to resume), then the suggested runbooks."""
         self.query_one(RunbookList).show(self.runbooks, self.runbooks_problem, runs)
-        resumable = [f"run:{r.id}" for r in runs if r.status != "done" and not r.dry_run]
+        resumable = [f"run:{r.run.id}" for r in runs if r.resumable]
         self.runbook_ids = resumable + [r.key for r in self.runbooks]
         self.refresh_bindings()
 
@@ -259,7 +270,7 @@ class IncidentScreen(OncallScreen[None]):
     @work(thread=True, exclusive=True, group="incident-runs")
     def load_runs(self) -> None:
         try:
-            runs = self.backend.list_runs(self.incident_id)
+            runs = self.backend.run_records(self.incident_id)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
             return
@@ -376,6 +387,61 @@ class IncidentScreen(OncallScreen[None]):
             return
         self.poll()
 
+    def action_abandon_run(self) -> None:
+        choice = self.query_one(RunbookList).highlighted_runbook
+        if choice is None or not choice.startswith("run:"):
+            self.query_one(Notice).show_problem(
+                Problem(
+                    "No unfinished run is highlighted.",
+                    "In 3 Runbooks, move to a ↻ resume row, then press A.",
+                    kind="warning",
+                )
+            )
+            return
+        run_id = choice.removeprefix("run:")
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self.write_abandon(run_id, reason)
+
+        self.app.push_screen(
+            TextPromptScreen(
+                f"Abandon {run_id}?",
+                "It will not be resumed: it leaves this list, its leases are released, and the "
+                "timeline records who gave up on it, why, and what it had done. Say why.",
+                placeholder="e.g. started on the wrong day; RUN-7 redoes it",
+                submit="Abandon",
+            ),
+            callback=answered,
+        )
+
+    @work(thread=True, group="incident-write")
+    def write_abandon(self, run_id: str, reason: str) -> None:
+        try:
+            self.backend.abandon_run(run_id, reason)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.load_runs()
+        self.poll()
+
+    def action_take_command(self) -> None:
+        self.write_command()
+
+    @work(thread=True, group="incident-write")
+    def write_command(self) -> None:
+        try:
+            incident = self.backend.take_command(self.incident_id)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.app.call_from_thread(
+            self.query_one(Notice).show_info,
+            f"You command {incident.id} now (on the timeline).",
+            seconds=PAGE_NOTICE_SECONDS,
+        )
+        self.poll()
+
     def action_note(self) -> None:
         def save(text: str | None) -> None:
             if text:
@@ -430,8 +496,11 @@ class IncidentScreen(OncallScreen[None]):
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
             return
-        self.app.call_from_thread(self.query_one(Notice).show_info, summary)
+        self.app.call_from_thread(self._paged, summary)
         self.poll()
+
+    def _paged(self, summary: str) -> None:
+        self.query_one(Notice).show_info(summary, seconds=PAGE_NOTICE_SECONDS)
 
     def action_run_runbook(self) -> None:
         choice = self.query_one(RunbookList).highlighted_runbook

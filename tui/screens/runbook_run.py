@@ -24,6 +24,7 @@ from textual.widgets import Button, Footer, RichLog, Static
 
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
+from tui.screens.choice import ChoiceScreen
 from tui.screens.confirm_destructive import ConfirmDestructive
 from tui.screens.prompt import TextPromptScreen
 from tui.screens.run_prompter import TuiPrompter
@@ -57,6 +58,8 @@ class RunbookRunScreen(OncallScreen[None]):
         Binding(
             "ctrl+f", "force_lease", "Force lease", tooltip="Take over a held lease (asks why)"
         ),
+        Binding("shift+down", "scroll_detail(3)", "Scroll down", show=False),
+        Binding("shift+up", "scroll_detail(-3)", "Scroll up", show=False),
     ]
 
     # --- messages from workers ----------------------------------------------------------------
@@ -150,8 +153,7 @@ class RunbookRunScreen(OncallScreen[None]):
         with Horizontal(id="run-area"):
             yield StepList(id="steps")
             with Vertical(id="step-side"):
-                with VerticalScroll(id="detail-scroll"):
-                    yield StepDetail("", id="step-detail")
+                yield StepDetail(id="step-detail")
                 yield Static("", id="run-status")
                 yield RichLog(id="run-log", wrap=True, markup=False, highlight=False, min_width=20)
         yield Footer(compact=True)
@@ -424,10 +426,8 @@ class RunbookRunScreen(OncallScreen[None]):
             return Content.from_markup(
                 "[dim]Dry run finished · ctrl+t: back to the form for a live run[/]"
             )
-        what = "type the asset name to confirm" if current.destructive else "press x to run it"
-        return Content.from_markup(
-            "Next: [b]$id[/b] · $what · s skip · d mark done", id=current.id, what=what
-        )
+        what = "x, then type the asset's name" if current.destructive else "x runs it"
+        return Content.from_markup("Next: [b]$id[/b] · $what", id=current.id, what=what)
 
     def _closing_words(self, states: list[Any]) -> Content:
         if self.session is not None and self.session.dry_run:
@@ -512,6 +512,10 @@ class RunbookRunScreen(OncallScreen[None]):
         if action == "force_lease":
             return self.lease_refused is not None and not self.busy
         return super().check_action(action, parameters)
+
+    def action_scroll_detail(self, lines: int) -> None:
+        """Scroll a long action (SQL) while the step list keeps the focus."""
+        self.query_one(StepDetail).scroll_body(lines)
 
     def action_run_step(self) -> None:
         current = self._current()
@@ -765,6 +769,10 @@ class RunbookRunScreen(OncallScreen[None]):
     def action_back(self) -> None:
         session = self.session
         if session is not None and not session.dry_run and self.report is None and not self.busy:
+            changed = [s for s in self._states() if s.status == "done" and s.effect_count]
+            if changed:
+                self._ask_before_leaving(changed)
+                return
             self.close_and_leave()
             return
         if self.busy and self.session is not None:
@@ -773,6 +781,33 @@ class RunbookRunScreen(OncallScreen[None]):
             )
             return
         self.dismiss()
+
+    def _ask_before_leaving(self, changed: list[Any]) -> None:
+        """A run that changed things and stops half-way leaves the world half-changed (the ETL
+        paused, say): leaving says what was done, what is not, and how to come back."""
+        assert self.session is not None
+        run_id = self.session.run_id
+        left = [s.id for s in self._states() if s.status not in ("done", "skipped")]
+        text = (
+            f"Changed so far: {', '.join(f'{s.id} ({s.title})' for s in changed)}.\n"
+            f"Not done yet: {', '.join(left) or 'nothing'}.\n\n"
+            f"Leaving interrupts {run_id}; its leases are released. Resume it from the incident "
+            f"(3 Runbooks, ↻ resume {run_id}, then r), or abandon it there with A."
+        )
+
+        def answered(choice: str | None) -> None:
+            if choice == "leave":
+                self.close_and_leave()
+
+        self.app.push_screen(
+            ChoiceScreen(
+                f"Leave {run_id} half-done?",
+                text,
+                # "Stay" first: it has the focus, so a reflex Enter keeps the run going.
+                [("stay", "Stay", "s"), ("leave", "Leave, resume later", "l")],
+            ),
+            callback=answered,
+        )
 
     @work(thread=True, group="run")
     def close_and_leave(self) -> None:
