@@ -78,6 +78,19 @@ def progress(records: Iterable[RunRecord], runbook_id: str, asset: str | None) -
     return found
 
 
+def done_by(records: Iterable[RunRecord], runbook_id: str, asset: str | None) -> RunRecord | None:
+    """The latest run of `runbook_id` on `asset` that finished done, if any: starting the same
+    recovery again should say so first."""
+    wanted = _name(asset) if asset else None
+    found = None
+    for record in records:
+        if record.run.runbook_id != runbook_id or record.run.status != "done":
+            continue
+        if wanted is None or wanted in record.targets():
+            found = record
+    return found
+
+
 def _name(ref: str) -> str:
     return ref.rpartition("/")[2] if "/" in ref else ref.rpartition(":")[2]
 

@@ -80,7 +80,12 @@ def test_skipping_ahead_stamps_the_skipped_stages_with_the_same_moment(
     closed = store.set_status(incident.id, "resolved", actor="alice")
     assert closed.acknowledged_at == closed.mitigated_at == closed.resolved_at == clock.now
     last = store.events(incident.id)[-1]
-    assert last.data == {"from": "open", "to": "resolved", "implied": ["acknowledged", "mitigated"]}
+    assert last.data == {
+        "from": "open",
+        "to": "resolved",
+        "implied": ["acknowledged", "mitigated"],
+        "commander": "alice",  # acknowledged on the way: the first to acknowledge commands
+    }
 
 
 @pytest.mark.parametrize(

@@ -484,3 +484,10 @@ async def test_a_refused_start_is_not_offered_for_resume_and_a_finished_runbook_
         runbooks = app.screen.query_one(RunbookList)
         index = runbooks.get_option_index("training-store-partial-load@" + TRAINING_DB)
         assert "✔ done" in str(runbooks.get_option_at_index(index).prompt)
+        runbooks.highlighted = index
+        await pilot.press("r")  # the same recovery again: it says so before anything starts
+        await settle(pilot, app)
+        assert isinstance(app.screen, RunbookRunScreen)
+        notice = str(app.screen.query_one(Notice).render())
+        assert "Already done: RUN-3 ran training-store-partial-load for training-db" in notice
+        assert "repeats nothing already done" in notice

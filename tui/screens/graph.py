@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 
-from tui.messages import AssetHighlighted, AssetSelected
+from tui.messages import AssetHighlighted, AssetSelected, AssetsNotFound
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
 from tui.widgets.asset_search import AssetSearch
@@ -136,6 +136,24 @@ class GraphScreen(OncallScreen[None]):
     def _highlighted(self, message: AssetHighlighted) -> None:
         if message.ref != self.current_ref:
             self.load_details(message.ref)
+
+    @on(AssetsNotFound)
+    def _not_found(self, message: AssetsNotFound) -> None:
+        """Nothing matches: the previous asset's owners must not stay on screen as if they
+        answered the new search."""
+        self.current_ref = None
+        self.refresh_bindings()
+        self.workers.cancel_group(self, "asset-details")
+        self.query_one(OwnershipPanel).update(
+            Content.from_markup(
+                "No asset matches [b]$q[/b]: nothing is shown for it.", q=message.query
+            )
+        )
+        for tree in self.query(DependencyTree):
+            tree.show_message("—")
+        for path in ("#downstream-path", "#upstream-path"):
+            self.query_one(path, Static).update("")
+        self.query_one(RunbookList).show([], None)
 
     @on(AssetSelected)
     def _selected(self, message: AssetSelected) -> None:

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static
 
-from tui.messages import AssetHighlighted, AssetSelected
+from tui.messages import AssetHighlighted, AssetSelected, AssetsNotFound
 from tui.problems import explain
 from tui.screens.base import OncallModal
 from tui.widgets.asset_search import AssetSearch
@@ -99,6 +99,12 @@ class NewIncidentScreen(OncallModal[str | None]):
     def _highlighted(self, message: AssetHighlighted) -> None:
         message.stop()
         self.asset_ref = message.ref
+        self.query_one("#chosen-asset", Static).update(self._asset_line())
+
+    @on(AssetsNotFound)
+    def _not_found(self, message: AssetsNotFound) -> None:
+        message.stop()
+        self.asset_ref = None  # the last match no longer stands for what was typed
         self.query_one("#chosen-asset", Static).update(self._asset_line())
 
     @on(AssetSelected)

@@ -33,10 +33,11 @@ from tui.widgets.params_form import ParamsForm
 from tui.widgets.step_detail import StepDetail
 from tui.widgets.step_list import StepList, current_step
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.vocabulary import format_duration, short_ref
+from tui.widgets.vocabulary import format_duration, prose, short_ref
 
 if TYPE_CHECKING:
     from incidents.leases import Lease
+    from runbooks.history import RunRecord
     from runbooks.leasing import RunStillActive
 
 STATE_WORDS = {
@@ -66,7 +67,13 @@ class RunbookRunScreen(OncallScreen[None]):
 
     class Loaded(Message):
         def __init__(
-            self, runbook: Any, state: str, catalog: Any, incident: Any, alert: dict[str, str]
+            self,
+            runbook: Any,
+            state: str,
+            catalog: Any,
+            incident: Any,
+            alert: dict[str, str],
+            done_by: RunRecord | None = None,
         ) -> None:
             super().__init__()
             self.runbook = runbook
@@ -74,6 +81,7 @@ class RunbookRunScreen(OncallScreen[None]):
             self.catalog = catalog
             self.incident = incident
             self.alert = alert
+            self.done_by = done_by  # a finished run of this runbook on this asset
 
     class Started(Message):
         def __init__(self, session: Any, forced: str | None = None) -> None:
@@ -211,10 +219,16 @@ class RunbookRunScreen(OncallScreen[None]):
             assert self.runbook_id is not None
             runbook, state = self.backend.runbook(self.runbook_id)
             alert = self.backend.alert_params(self.incident_id)
+            done = None
+            if self.resume_id is None:
+                from runbooks.history import done_by
+
+                records = self.backend.run_records(self.incident_id)
+                done = done_by(records, self.runbook_id, self.asset_ref or incident.asset)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
             return
-        self.post_message(self.Loaded(runbook, state, catalog, incident, alert))
+        self.post_message(self.Loaded(runbook, state, catalog, incident, alert, done))
 
     @on(Loaded)
     async def _loaded(self, message: Loaded) -> None:
@@ -235,9 +249,22 @@ class RunbookRunScreen(OncallScreen[None]):
         if self.resume_id is not None:
             self.resume(self.resume_id, None)
             return
+        if message.done_by is not None and message.state == "vetted":
+            done = message.done_by
+            when = done.run.finished_at or done.run.updated_at
+            self.query_one(Notice).show_problem(
+                Problem(
+                    f"Already done: {done.run.id} ran {done.run.runbook_id} for "
+                    f"{short_ref(self.asset_ref or message.incident.asset)} and finished at "
+                    f"{when:%H:%M} UTC ({done.effects} effects).",
+                    "Starting again checks every step first and repeats nothing already done; "
+                    "escape if the recovery is over.",
+                    kind="warning",
+                )
+            )
         spec = self.runbook.spec
         description = spec.description.strip() if spec.description else spec.title
-        self.query_one("#runbook-description", Static).update(Content(description))
+        self.query_one("#runbook-description", Static).update(prose(description))
         # The alert's values prefill parameters of the same name (the operator can edit them).
         prefill = {name: message.alert[name] for name in spec.params if name in message.alert}
         asset_param = spec.asset_param()
@@ -448,10 +475,12 @@ class RunbookRunScreen(OncallScreen[None]):
         for state in states:
             counts[state.status] = counts.get(state.status, 0) + 1
         text = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items())
+        if self.report is not None and self.report.status == "dry_run":
+            return Content.from_markup("[b]Dry run[/b]: $text", text=text)
         if self.report is not None:
             return Content.from_markup(
                 "[b]$run $status[/b]: $text",
-                run=self.report.run_id or "dry run",
+                run=self.report.run_id or "The run",
                 status=self.report.status,
                 text=text,
             )

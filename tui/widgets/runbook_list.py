@@ -21,15 +21,15 @@ if TYPE_CHECKING:
 
 
 PROGRESS_MARKS = {
-    "done": "[$success]✔ done[/] ",
+    "done": "[$success]✔ done[/]    ",
     "partial": "[$warning]◐ partial[/] ",
 }
 
 
 def runbook_label(entry: Any, show_asset: bool, progress: str | None = None) -> Content:
     badge = "[$success]✔ vetted[/]  " if entry.vetted else "[$warning]⚠ unvetted[/]"
-    if progress:
-        badge = PROGRESS_MARKS[progress] + badge
+    if progress and entry.vetted:  # done or partial says more than vetted (it had to be)
+        badge = PROGRESS_MARKS[progress]
     target = ""
     if show_asset and entry.asset:
         where = (
@@ -92,12 +92,23 @@ class RunbookList(OptionList):
         from runbooks.history import progress
 
         show_asset = any(e.hops for e in entries)
+        marks = {e.key: progress(runs, e.id, e.asset) for e in entries}
         self.add_options(
-            Option(runbook_label(e, show_asset, progress(runs, e.id, e.asset)), id=e.key)
-            for e in entries
+            Option(runbook_label(e, show_asset, marks[e.key]), id=e.key) for e in entries
         )
-        # The same item as before; else the first: an unfinished run (resuming beats starting
-        # over), else the first suggestion.
+        # The same item as before; but when the run just finished made it done, the next
+        # suggestion not done yet (the next step of the recovery is one `r` away). Else the
+        # first: an unfinished run (resuming beats starting over), else the first suggestion.
+        if kept is not None and marks.get(kept) == "done" and kept not in self._done:
+            kept = next(
+                (
+                    e.key
+                    for e in entries[[x.key for x in entries].index(kept) :]
+                    if not marks[e.key]
+                ),
+                kept,
+            )
+        self._done = {key for key, mark in marks.items() if mark == "done"}
         index = self._index_of(kept)
         self.highlighted = index if index is not None else 0
 
@@ -129,6 +140,8 @@ class RunbookList(OptionList):
                     id=f"run:{run.id}",
                 )
             )
+
+    _done: set[str] = set()  # suggestions marked done at the last show
 
     @property
     def highlighted_runbook(self) -> str | None:

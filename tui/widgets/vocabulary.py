@@ -138,3 +138,14 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 
 def hops_text(hops: int) -> str:
     return plural(hops, "hop")
+
+
+def prose(text: str) -> Content:
+    """Text written in a file (a runbook's description), as a person reads it: `code` spans
+    shown bold without their backticks, nothing else interpreted (never markup)."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: show the text as written
+        return Content(text)
+    return Content.assemble(
+        *((part, "bold") if index % 2 else part for index, part in enumerate(parts) if part)
+    )
