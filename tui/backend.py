@@ -103,11 +103,6 @@ class Impact:
 class PostmortemPreview:
     markdown: str
     filename: str
-    directory: Path | None = None  # where `s` will save it
-
-    @property
-    def target(self) -> str:
-        return str((self.directory / self.filename).resolve()) if self.directory else self.filename
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +341,7 @@ class Backend:
         markdown = render_markdown(draft, choose_template(None, workspace.templates_dir))
         incident = draft.incident
         filename = draft_filename(incident.opened_at.date(), incident.title, incident.id)
-        return PostmortemPreview(markdown, filename, workspace.postmortems_dir)
+        return PostmortemPreview(markdown, filename)
 
     def save_postmortem(self, incident_id: str, preview: PostmortemPreview) -> SavedPostmortem:
         """Write the previewed draft; never overwrites a human-edited file (writes `-2`…)."""
