@@ -367,6 +367,7 @@ class Backend:
             runbooks_dir=workspace.runbooks_dir,
             lock_file=workspace.lock_file,
             connections=workspace.connections,
+            credentials=workspace.credentials,
             notify_webhook=workspace.config.notify_webhook,
         )
 
