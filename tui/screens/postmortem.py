@@ -85,7 +85,9 @@ class PostmortemScreen(OncallScreen[None]):
             return
         self.preview = message.preview
         self.query_one(Notice).clear()
-        status.update(Content(f"Draft, not saved yet · s saves it as postmortems/{message.preview.filename}"))
+        status.update(
+            Content(f"Draft, not saved yet · s saves it as postmortems/{message.preview.filename}")
+        )
         await self.query_one(MarkdownViewer).document.update(message.preview.markdown)
         self.refresh_bindings()
         self.query_one(MarkdownViewer).focus()
