@@ -7,23 +7,9 @@ import shutil
 from pathlib import Path
 
 from incidents.store import Store
-from tests.conftest import REPO_ROOT
+from tests.conftest import EXTERNAL
 from tui.lineage_import import import_lineage
 
-
-def _external() -> Path:
-    """The real files: in the repository's own fixtures once they move there, else in the
-    shared fixtures beside the checkout (a worktree sits one level deeper than main)."""
-    for candidate in (
-        REPO_ROOT / "tests" / "fixtures" / "external",
-        *(parent / "shared" / "fixtures" / "external" for parent in REPO_ROOT.parents),
-    ):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("the external OpenLineage fixtures are missing")
-
-
-EXTERNAL = _external()
 APPLES = EXTERNAL / "marquez-apples"
 DBT = EXTERNAL / "openlineage-dbt" / "build_ol_events.json"
 
