@@ -18,13 +18,23 @@ import typer
 from typer.core import TyperGroup
 
 # Modules in the order their commands appear in `oncall --help`.
-COMMAND_MODULES: tuple[str, ...] = ("graph", "incident", "runbook", "postmortem", "demo")
+COMMAND_MODULES: tuple[str, ...] = (
+    "graph",
+    "lineage",
+    "incident",
+    "runbook",
+    "postmortem",
+    "demo",
+)
 
 # Top-level command name → the module under tui/commands/ whose `register` adds it.
 COMMANDS: dict[str, str] = {
     "owner": "graph",
     "impact": "graph",
     "graph": "graph",
+    "contamination": "lineage",
+    "plan": "lineage",
+    "recover": "lineage",
     "incident": "incident",
     "runbook": "runbook",
     "postmortem": "postmortem",
