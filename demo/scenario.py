@@ -55,8 +55,13 @@ class Breakage:
     bad_model_version: int
     opened_at: str
 
+    def recover_command(self) -> str:
+        """The one recovery command: `oncall recover` runs the plan the run history gives,
+        which is `commands()` in order (ana.lima owns training-db, whose reload is destructive)."""
+        return f"oncall --as ana.lima recover {self.incident_id}"
+
     def commands(self) -> list[str]:
-        """The recovery, as the operator would type it."""
+        """The recovery step by step, as the operator would type it by hand."""
         base = f"oncall --as ana.lima runbook run {{}} --incident {self.incident_id} --yes"
         since = f"--param since={self.since}"
         return [
@@ -78,6 +83,7 @@ class Breakage:
             "partial_loads": list(self.partial_loads),
             "bad_model_version": self.bad_model_version,
             "opened_at": self.opened_at,
+            "recover": self.recover_command(),
             "recovery": self.commands(),
         }
 

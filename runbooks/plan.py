@@ -13,6 +13,7 @@ same runbook and parameters is already done is skipped; one that was interrupted
 otherwise a new run starts. So running `recover` again after it finished changes nothing, and
 running it again after it was stopped anywhere (even by SIGKILL) continues where it stopped.
 The plan (once per distinct plan) and each decision go on the incident's timeline.
+`ONCALL_FAILPOINT=recover-step-<n>:before` kills the process between two runbooks (for the tests).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runbooks.errors import RunbookError
+from runbooks.failpoints import failpoint
 from runbooks.library import Library
 from runbooks.params import ParamError, resolve_params
 
@@ -266,6 +268,7 @@ def recover(
         if step.manual:
             report.manual.append(step.as_dict())
             continue
+        failpoint(f"recover-step-{step.number}", "before")
         done, unfinished = _runs_for(step, existing, catalog, library)
         if done is not None:
             say(f"step {step.number}: {step.runbook} for {step.asset} already done by {done.id}")
