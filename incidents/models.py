@@ -85,7 +85,7 @@ class IncidentRow(Base):
     title: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), index=True)
-    asset: Mapped[str] = mapped_column(Text)
+    asset: Mapped[str] = mapped_column(Text, index=True)
     commander: Mapped[str | None] = mapped_column(Text)
     opened_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
@@ -169,6 +169,25 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime]
 
 
+class AlertReceiptRow(Base):
+    """One alert state an intake recorded. The unique key (fingerprint, state, start) is how
+    repeats are recognised, whichever `oncall serve` process receives them."""
+
+    __tablename__ = "alert_receipts"
+    __table_args__ = (UniqueConstraint("fingerprint", "status", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime]
+    alertname: Mapped[str] = mapped_column(Text)
+    asset: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("incidents.id"))
+    event_seq: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+
+
 class LineageRunRow(Base):
     """One OpenLineage run as its events so far describe it: kept up to date from
     `lineage_run_events` whenever an event of the run is recorded (see `incidents.run_history`)."""
@@ -239,3 +258,4 @@ LINEAGE_RUNS = cast(Table, LineageRunRow.__table__)
 LINEAGE_RUN_EVENTS = cast(Table, LineageRunEventRow.__table__)
 LINEAGE_RUN_DATASETS = cast(Table, LineageRunDatasetRow.__table__)
 LINEAGE_SOURCES = cast(Table, LineageSourceRow.__table__)
+ALERT_RECEIPTS = cast(Table, AlertReceiptRow.__table__)

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "incident",
     "runbook",
     "postmortem",
+    "serve",
     "demo",
 )
 
@@ -38,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "incident": "incident",
     "runbook": "runbook",
     "postmortem": "postmortem",
+    "serve": "serve",
     "demo": "demo",
 }
 
