@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from graph.errors import AmbiguousAsset, AssetNotFound, GraphError
-from graph.lineage import lineage_ref
 from graph.model import Catalog
+from graph.olnames import lineage_ref
 from graph.queries import blast_radius
 
 BACKSTAGE_NAMESPACE = "backstage"
