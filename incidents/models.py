@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -225,7 +226,11 @@ class LineageRunDatasetRow(Base):
     """A dataset a run read (`input`) or wrote (`output`), with its `version` facet if given."""
 
     __tablename__ = "lineage_run_datasets"
-    __table_args__ = (UniqueConstraint("run_id", "direction", "namespace", "name"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "direction", "namespace", "name"),
+        # "which runs read or wrote this dataset": the question a recursive walk asks per step
+        Index("ix_lineage_run_datasets_namespace", "namespace", "name", "direction"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(String(255), ForeignKey("lineage_runs.run_id"))

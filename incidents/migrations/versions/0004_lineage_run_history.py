@@ -74,6 +74,11 @@ def upgrade() -> None:
             name="fk_lineage_run_datasets_run_id_lineage_runs",
         ),
     )
+    op.create_index(
+        "ix_lineage_run_datasets_namespace",
+        "lineage_run_datasets",
+        ["namespace", "name", "direction"],
+    )
     op.create_table(
         "lineage_sources",
         sa.Column("path", sa.String(1024), nullable=False),
@@ -86,6 +91,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("lineage_sources")
+    op.drop_index("ix_lineage_run_datasets_namespace", table_name="lineage_run_datasets")
     op.drop_table("lineage_run_datasets")
     op.drop_table("lineage_run_events")
     op.drop_index("ix_lineage_runs_last_event_at", table_name="lineage_runs")
