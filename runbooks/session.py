@@ -419,6 +419,7 @@ class RunSession:
 
         return ActionRuntime(
             connections=self.env.connections,
+            credentials=self.env.credentials,
             workdir=self.env.root,
             timeout=step.timeout,
             idempotency_key=key,
