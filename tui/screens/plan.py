@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 
 class PlanScreen(OncallScreen[None]):
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("enter", "run_step", "Run step")]
+    BINDINGS = [
+        Binding("enter", "run_step", "Run step", tooltip="Open the highlighted step's runbook"),
+    ]
 
     def __init__(self, plan: Plan) -> None:
         super().__init__()
