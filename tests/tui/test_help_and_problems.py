@@ -49,7 +49,6 @@ async def test_help_starts_with_the_current_screens_keys_one_line_each(make_app,
         lines = str(app.screen.query_one("#help-keys", Static).render()).splitlines()
         assert lines[0] == "Keys here (Incident)"
         here = lines[: lines.index("Everywhere")]
-        assert any(line.split()[:1] == ["e"] and "Expand" in line for line in here)  # the tree
         assert any(line.split()[:1] == ["R"] for line in here)  # not in the footer: here
         assert all(len(line) <= 78 for line in lines)
 

@@ -269,7 +269,7 @@ async def test_resolving_asks_first_naming_the_incident_and_what_is_still_open(
         assert open_store().get_incident("INC-1").status == "mitigated"
 
 
-async def test_acknowledging_takes_command_and_c_takes_it_over(make_app, open_store) -> None:
+async def test_acknowledging_takes_command_and_shift_c_takes_it_over(make_app, open_store) -> None:
     open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -281,7 +281,7 @@ async def test_acknowledging_takes_command_and_c_takes_it_over(make_app, open_st
     other = make_app(operator="user:default/ben.okafor")
     async with other.run_test(size=(80, 24)) as pilot:
         screen = await _open(other, pilot)
-        await pilot.press("c")
+        await pilot.press("C")
         await settle(pilot, other)
         assert "commander ben.okafor" in str(screen.query_one(IncidentHeader).render())
         assert any("takes command from" in line for line in _timeline_text(screen))

@@ -28,6 +28,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("tui.screens.new_incident", "NewIncidentScreen", "Open an incident (dialog)"),
     ("tui.screens.incident", "IncidentScreen", "Incident"),
     ("tui.widgets.dependency_tree", "DependencyTree", "Blast radius and upstream trees"),
+    ("tui.screens.plan", "PlanScreen", "Recovery plan"),
     ("tui.screens.runbook_run", "RunbookRunScreen", "Runbook run"),
     ("tui.screens.confirm_destructive", "ConfirmDestructive", "Destructive step (dialog)"),
     ("tui.screens.choice", "ChoiceScreen", "Questions with answers (dialog)"),
