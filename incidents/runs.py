@@ -16,8 +16,10 @@ from incidents.errors import IncidentNotFound, InvalidValue, RunNotFound
 from incidents.lifecycle import RUN_PREFIX, normalise_incident_id, normalise_run_id, require_text
 from incidents.models import INCIDENTS, RUNS
 
-RUN_STATUSES: tuple[str, ...] = ("running", "done", "failed", "interrupted")
-FINISHED_RUN_STATUSES: frozenset[str] = frozenset({"done", "failed", "interrupted"})
+RUN_STATUSES: tuple[str, ...] = ("running", "done", "failed", "interrupted", "abandoned")
+FINISHED_RUN_STATUSES: frozenset[str] = frozenset({"done", "failed", "interrupted", "abandoned"})
+#: Finished for good: never resumed, never changed again.
+FINAL_RUN_STATUSES: frozenset[str] = frozenset({"done", "abandoned"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +135,8 @@ class RunsMixin(StoreBase):
                 raise RunNotFound(run_id)
             if row.status == status:
                 return Run.from_row(row)
-            if row.status == "done":
-                raise InvalidValue(f"{run_id} is done; it cannot become {status}")
+            if row.status in FINAL_RUN_STATUSES:
+                raise InvalidValue(f"{run_id} is {row.status}; it cannot become {status}")
             conn.execute(
                 update(RUNS)
                 .where(RUNS.c.id == run_id)

@@ -55,6 +55,7 @@ from incidents.live import LiveMixin
 from incidents.migrate import current_revision, head_revision, upgrade
 from incidents.models import EVENTS, INCIDENTS
 from incidents.records import Event, Incident, NewEvent
+from incidents.run_history import RunHistoryMixin
 from incidents.runs import RunsMixin
 
 # The append path's statements, built once: constructing a statement per call costs more than
@@ -69,7 +70,9 @@ _MOVE_HEAD = (
 )
 
 
-class Store(AlertsMixin, LiveMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
+class Store(
+    AlertsMixin, LiveMixin, RunsMixin, LedgerMixin, LeasesMixin, RunHistoryMixin, StoreBase
+):
     """One open database. Cheap to open; close it (or use it as a context manager) when done."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime] = _utc_now) -> None:
@@ -223,6 +226,9 @@ class Store(AlertsMixin, LiveMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBa
     ) -> Incident:
         """Move the incident forward to `status`, stamping the time of every stage reached, and
         record it as one `status` event. Backwards or same-status moves raise IllegalTransition.
+
+        The first to acknowledge an incident with no commander becomes its commander (decided
+        under the incident's row lock, so two people acknowledging at once make one commander).
         """
         incident_id = normalise_incident_id(incident_id)
         actor = require_text(actor, "the actor")
@@ -231,15 +237,23 @@ class Store(AlertsMixin, LiveMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBa
             reached = stages_reached(incident_id, row.status, status)
             target = reached[-1]
             when = self._event_time(row, at)
+            takes_command = "acknowledged" in reached and not row.commander
+            values: dict[str, Any] = {STATUS_TIME_FIELD[stage]: when for stage in reached}
+            if takes_command:
+                values["commander"] = actor
             conn.execute(
                 update(INCIDENTS)
                 .where(INCIDENTS.c.id == incident_id)
-                .values(status=target, **{STATUS_TIME_FIELD[stage]: when for stage in reached})
+                .values(status=target, **values)
             )
             implied = reached[:-1]
             message = f"{row.status} → {target}"
             if implied:
                 message += f" (also marks {', '.join(implied)})"
+            data: dict[str, Any] = {"from": row.status, "to": target, "implied": implied}
+            if takes_command:
+                message += f"; {actor} takes command"
+                data["commander"] = actor
             self._append(
                 conn,
                 incident_id,
@@ -248,8 +262,39 @@ class Store(AlertsMixin, LiveMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBa
                 kind="status",
                 message=message,
                 actor=actor,
-                data={"from": row.status, "to": target, "implied": implied},
+                data=data,
                 at=when,
+            )
+            return Incident.from_row(self._incident_row(conn, incident_id))
+
+    def take_command(self, incident_id: str, *, actor: str, at: datetime | None = None) -> Incident:
+        """`actor` becomes the incident's commander (taking over from the one before, who is
+        named on the timeline). Taking command of an incident you already command changes
+        nothing and records nothing."""
+        incident_id = normalise_incident_id(incident_id)
+        actor = require_text(actor, "the actor")
+        with self._db.write() as conn:
+            row = self._incident_row(conn, incident_id, lock=True)
+            if row.commander == actor:
+                return Incident.from_row(row)
+            if row.status in CLOSED_STATUSES:
+                raise InvalidValue(f"{incident_id} is {row.status}: nobody commands it any more")
+            conn.execute(
+                update(INCIDENTS).where(INCIDENTS.c.id == incident_id).values(commander=actor)
+            )
+            message = f"{actor} takes command"
+            if row.commander:
+                message += f" from {row.commander}"
+            self._append(
+                conn,
+                incident_id,
+                last_seq=row.last_seq,
+                head_hash=row.head_hash,
+                kind="decision",
+                message=message,
+                actor=actor,
+                data={"commander": actor, "previous": row.commander},
+                at=self._event_time(row, at),
             )
             return Incident.from_row(self._incident_row(conn, incident_id))
 

@@ -88,11 +88,37 @@ class Impact:
     models: tuple[str, ...]
     feeds: tuple[str, ...]
     duration: Span
+    # From the run history, when the incident says when its asset went bad (`since`): what did
+    # read the bad data, as opposed to what merely could have (everything downstream).
+    contaminated: tuple[ContaminatedRow, ...] = ()
+    clean: tuple[CleanRow, ...] = ()
+    analysed: bool = False
 
     def assets(self) -> tuple[AffectedAsset, ...]:
         """The source asset (when in the catalog) and every affected one."""
         grouped = tuple(a for group in self.groups for a in group.assets)
         return ((self.source,) if self.source else ()) + grouped
+
+
+@dataclass(frozen=True, slots=True)
+class ContaminatedRow:
+    """An asset the run history shows held bad data, and the versions the bad runs wrote."""
+
+    ref: str
+    type: str | None
+    hops: int
+    owner_label: str | None
+    versions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CleanRow:
+    """Downstream in the catalog, but no run that read bad data wrote it."""
+
+    ref: str
+    type: str | None
+    owner_label: str | None
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +180,23 @@ class RunSummary:
         for step in self.steps:
             out[step.state] = out.get(step.state, 0) + 1
         return out
+
+    @property
+    def refused(self) -> bool:
+        """Never started: refused before its first step (a lease held, a check of permission)."""
+        return not self.dry_run and not any(
+            s.state not in ("pending", "stopped") for s in self.steps
+        )
+
+    @property
+    def no_op(self) -> bool:
+        """A rerun that found every step already done: it changed nothing."""
+        return bool(self.steps) and all(s.state == "skipped" for s in self.steps)
+
+    @property
+    def did_work(self) -> bool:
+        """What a summary counts as a runbook run: live, started, and not a no-op rerun."""
+        return not self.dry_run and not self.refused and not self.no_op
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,8 @@ def resume_run(
         )
     if run.status == "done":
         raise RunbookError(f"{run.id} is done; there is nothing to resume")
+    if run.status == "abandoned":
+        raise RunbookError(f"{run.id} was abandoned; start a new run of {run.runbook_id}")
     if run.incident_id is None:
         raise RunbookError(f"{run.id} has no incident; only incident runs can be resumed")
     entry = load_library(env.runbooks_dir, env.lock_file).get(run.runbook_id)
@@ -148,7 +150,9 @@ def resume_run(
         raise RunbookError(
             f"{run.id} ran {run.runbook_id} v{run.version} (sha256 {run.sha256[:12]}…); the file "
             f"{runbook.path} is now v{runbook.version} (sha256 {runbook.sha256[:12]}…). A run "
-            "continues only with the runbook it started with: start a new run instead"
+            "continues only with the runbook it started with. Abandon it (`oncall runbook "
+            f"abandon {run.id} --reason TEXT`), have the new version vetted (`oncall runbook vet "
+            f"{runbook.path} --reviewer NAME`), then start a new run"
         )
     require_vetted(runbook, env.lock_file)
     incident = store.get_incident(run.incident_id)

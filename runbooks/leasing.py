@@ -40,7 +40,17 @@ class LeaseRefused(RunbookError):
 
 
 class RunStillActive(RunbookError):
-    """A resume was asked for a run whose process is still alive on this machine."""
+    """A resume was asked for a run that may still be running: its process is alive on this
+    machine (`alive` True: never taken over), or its lease is live on another machine (`alive`
+    None: a written reason takes it over)."""
+
+    def __init__(
+        self, message: str, *, run_id: str = "", host: str = "", alive: bool | None = None
+    ) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.host = host
+        self.alive = alive
 
 
 def this_host() -> str:
@@ -117,11 +127,36 @@ class LeaseKeeper:
         if resuming and current is not None and current.run_id == self.run_id:
             alive = process_alive(current.host)
             live_elsewhere = alive is None and not current.is_expired(self.store.clock())
-            if alive or (live_elsewhere and not force_reason):
+            if alive:
+                if force_reason:  # a takeover asked for in writing and refused: recorded too
+                    self.report(
+                        "lease",
+                        f"{self.holder} asked to take over {self.run_id} ({force_reason}): "
+                        f"refused, its process ({current.host}) is still running on this machine",
+                        {
+                            "run": self.run_id,
+                            "asset": asset,
+                            "refused": True,
+                            "reason": force_reason,
+                            "previous": _describe(current),
+                        },
+                    )
+                raise RunStillActive(
+                    f"{self.run_id} is still running here: its process ({current.host}) is alive "
+                    "on this machine, and a live run is never taken over; let it finish or stop "
+                    "that process, then resume",
+                    run_id=self.run_id,
+                    host=current.host,
+                    alive=True,
+                )
+            if live_elsewhere and not force_reason:
                 raise RunStillActive(
                     f"{self.run_id} may still be running on {current.host} (it holds the lease "
                     f"on {asset} until {current.expires_at:%H:%M:%S} UTC); resume it once that "
-                    "process has stopped, or take over with --force --reason TEXT"
+                    "process has stopped, or take over with --force --reason TEXT",
+                    run_id=self.run_id,
+                    host=current.host,
+                    alive=None,
                 )
             if live_elsewhere:
                 overridden.append(current)

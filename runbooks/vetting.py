@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from graph.errors import GraphError
+from graph.errors import AssetNotFound, GraphError
 from runbooks.errors import RunbookError
 from runbooks.schema import Runbook, load_runbook
 
@@ -208,6 +208,11 @@ def _reviewer_identity(reviewer: str, catalog: Catalog | None) -> tuple[str, set
         return reviewer, {reviewer.lower(), reviewer.rsplit("/", 1)[-1].lower()}
     try:
         entity = catalog.resolve(reviewer)
+    except AssetNotFound as exc:  # the resolver speaks of assets; a reviewer is a person
+        hint = f"; did you mean: {', '.join(exc.suggestions)}?" if exc.suggestions else ""
+        raise VettingError(
+            f"--reviewer {reviewer}: no person named {reviewer!r} in the catalog{hint}"
+        ) from exc
     except GraphError as exc:
         raise VettingError(f"--reviewer {reviewer}: {exc}") from exc
     if entity.kind != "user":

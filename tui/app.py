@@ -38,6 +38,7 @@ class OncallApp(App[None]):
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("g", "owners", "Owners"),
+        Binding("T", "toggle_theme", "Theme", key_display="T", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
@@ -55,12 +56,18 @@ class OncallApp(App[None]):
         self.context = context
         self.clock = clock
         self.backend = backend or Backend(context, clock)
+        from tui.preferences import load_theme
+
+        chosen = load_theme()
+        if chosen and chosen in self.available_themes:
+            self.theme = chosen
         self._reloading = threading.Lock()
 
     def get_default_screen(self) -> Screen[None]:
         return IncidentsScreen()
 
     def on_mount(self) -> None:
+        self.watch(self, "theme", self._remember_theme, init=False)
         # After the first frame: importing SQLAlchemy and the loader in a thread still holds the
         # GIL, and the operator should see the screen before anything slow begins.
         self.call_after_refresh(self.prepare)
@@ -76,16 +83,29 @@ class OncallApp(App[None]):
         try:
             workspace = self.backend.workspace()
             self.call_from_thread(setattr, self, "workspace_name", workspace.name)
-            self.call_from_thread(setattr, self, "operator_name", self.backend.operator())
+            # Whose name every action is recorded under: shown before the catalog loads, then
+            # in the catalog's canonical form (the same person, however it was typed).
+            self.call_from_thread(setattr, self, "operator_name", self.context.operator_as_given)
+        except Exception as exc:  # shown by the screens that need the resource
+            self.log.warning(f"warm-up failed: {exc!r}")
+            return
+        try:
             if self.backend.store().read_only:
                 self.call_from_thread(self.say_read_only, workspace.name)
+        except Exception as exc:  # shown by the screens that need the resource
+            self.log.warning(f"warm-up failed: {exc!r}")
+        try:
             watch = self.context.catalog_watch()  # before loading: no edit can fall between
             self.backend.catalog()
+            self._canonical_operator()
             self.backend.search_index()  # the first search should not wait for the index
         except Exception as exc:  # shown by the screens that need the resource
             self.log.warning(f"warm-up failed: {exc!r}")
             return
         self.call_from_thread(self.set_interval, CATALOG_POLL_S, lambda: self.reload(watch))
+
+    def _canonical_operator(self) -> None:
+        self.call_from_thread(setattr, self, "operator_name", self.backend.operator())
 
     @work(thread=True, group="catalog-reload", exit_on_error=False)
     def reload(self, watch: CatalogWatch) -> None:
@@ -158,7 +178,16 @@ class OncallApp(App[None]):
         from tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_theme(self) -> None:
+        """Dark or light, one key (any theme stays available from the palette → Theme)."""
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def _remember_theme(self, theme: str) -> None:
+        from tui.preferences import save_theme
+
+        save_theme(theme)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "owners":  # by name: importing the screen here would slow the first paint

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from graph.model import Catalog, Entity
     from graph.queries import Reach
     from incidents.store import Store
+    from runbooks.history import RunRecord
+    from runbooks.open_work import OpenWork
     from tui.context import AppContext
     from workspace.model import Workspace
 
@@ -108,7 +110,7 @@ class PostmortemPreview:
 
 @dataclass(frozen=True, slots=True)
 class SavedPostmortem:
-    """Where the draft went: the path relative to the workspace (what the screen says)."""
+    """Where the draft went: `shown_as` is the absolute path (what the screen says)."""
 
     path: Path
     shown_as: str
@@ -187,11 +189,25 @@ class Backend:
             title=title, asset=asset.ref, severity=severity, actor=self.operator()
         )
 
+    def open_incidents_on(self, asset_ref: str) -> list[Any]:
+        """Incidents still open on this asset (a second one on it is usually a duplicate)."""
+        ref = self.entity(asset_ref).ref
+        return [i for i in self.store().list_incidents() if i.asset == ref]
+
     def events(self, incident_id: str, after_seq: int = 0) -> list[Any]:
         return list(self.store().events(incident_id, after_seq=after_seq))
 
     def set_status(self, incident_id: str, status: str) -> Any:
         return self.store().set_status(incident_id, status, actor=self.operator())
+
+    def open_work(self, incident_id: str) -> OpenWork:
+        """Runs unfinished and leases held by the incident's runs (asked before closing it)."""
+        from runbooks.open_work import open_work
+
+        return open_work(self.store(), incident_id)
+
+    def take_command(self, incident_id: str) -> Any:
+        return self.store().take_command(incident_id, actor=self.operator())
 
     def add_note(self, incident_id: str, text: str) -> Any:
         return self.store().append_event(incident_id, "note", text, actor=self.operator())
@@ -350,11 +366,52 @@ class Backend:
         result = write_draft(
             preview.markdown, workspace.postmortems_dir / preview.filename, incident_id
         )
-        try:
-            shown = str(result.path.relative_to(workspace.root))
-        except ValueError:
-            shown = str(result.path)
+        # Absolute: relative to a hidden folder (the demo lives in the user data dir) it
+        # cannot be found from a shell.
+        shown = str(result.path.resolve())
         return SavedPostmortem(result.path, shown, result.action)
+
+    # --- run history: contamination and the recovery plan --------------------------------------
+
+    def recovery(self, incident_id: str) -> tuple[Any, Any] | None:
+        """The contamination analysis and the recovery plan for the incident, or None when its
+        alerts do not say since when its asset was bad or there is no run history to replay.
+
+        The workspace's lineage files are recorded first (unchanged ones are skipped)."""
+        from graph.contamination import contamination
+        from runbooks.library import load_library
+        from runbooks.plan import alert_values, build_plan
+        from tui.lineage_import import import_lineage
+
+        store = self.store()
+        workspace = self.workspace()
+        import_lineage(store, workspace.lineage_paths)
+        values = alert_values(store, incident_id)
+        since = values.get("since")
+        if not isinstance(since, str):
+            return None
+        try:
+            start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        runs = store.run_records()
+        if not runs:
+            return None
+        catalog = self.catalog()
+        incident = store.get_incident(incident_id)
+        asset = catalog.resolve(incident.asset).ref
+        analysis = contamination(
+            catalog, runs, asset, start if start.tzinfo else start.replace(tzinfo=UTC)
+        )
+        library = load_library(workspace.runbooks_dir, workspace.lock_file)
+        plan = build_plan(
+            catalog=catalog,
+            library=library,
+            analysis=analysis,
+            incident_id=incident.id,
+            alert_values=values,
+        )
+        return analysis, plan
 
     # --- runbook runs ------------------------------------------------------------------------
 
@@ -382,12 +439,17 @@ class Backend:
             raise entry.error
         return entry.runbook, entry.state
 
-    def list_runs(self, incident_id: str) -> list[Any]:
-        """The incident's runbook runs (pages are runs too, in the ledger's eyes, but there is
-        nothing to resume in one)."""
-        from runbooks.paging import is_page_run
+    def run_records(self, incident_id: str) -> list[RunRecord]:
+        """The incident's runbook runs with their ledger counts (pages and dry runs left out):
+        what to resume, and which suggestions are done or partial."""
+        from runbooks.history import run_records
 
-        return [r for r in self.store().list_runs(incident_id=incident_id) if not is_page_run(r)]
+        return run_records(self.store(), incident_id)
+
+    def abandon_run(self, run_id: str, reason: str) -> RunRecord:
+        from runbooks.history import abandon_run
+
+        return abandon_run(self.store(), run_id, reason, self.operator())
 
     def start_run(
         self,

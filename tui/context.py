@@ -31,14 +31,24 @@ class AppContext:
     _workspace: Workspace | None = None
     _catalog: Catalog | None = None
     _catalog_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _workspace_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def workspace(self) -> Workspace:
-        if self._workspace is None:
-            from tui.first_run import demo_fallback
+        """Located once even when the app's workers ask at the same time: on a first run
+        locating *creates* the demo workspace, and two threads creating it at once made one of
+        them fail (the title bar then never learnt the workspace and operator names)."""
+        with self._workspace_lock:
+            if self._workspace is None:
+                from tui.first_run import demo_fallback
 
-            self._workspace = locate_workspace(self.workspace_arg, fallback=demo_fallback)
-        return self._workspace
+                self._workspace = locate_workspace(self.workspace_arg, fallback=demo_fallback)
+            return self._workspace
+
+    @property
+    def operator_as_given(self) -> str:
+        """Who acts, before the catalog is read (the title bar shows it at once)."""
+        return self.workspace.operator(self.as_user)
 
     @property
     def catalog(self) -> Catalog:

@@ -54,6 +54,14 @@ class AssetHighlighted(Message):
         self.ref = ref
 
 
+class AssetsNotFound(Message):
+    """A search matched nothing: whatever was shown for the last match no longer applies."""
+
+    def __init__(self, query: str) -> None:
+        super().__init__()
+        self.query = query
+
+
 class CatalogReady(Message):
     """The catalog finished loading (or failed: then `problem` says why)."""
 

@@ -173,7 +173,7 @@ class SqlAction(Action):
             _rowcount, _columns, rows = _run(conn, payload, runtime.timeout, commit=False)
         observed = rows[0][0] if rows and rows[0] else None
         holds = expectation_met(observed, expect)
-        return CheckResult(holds, observed, f"first value {observed!r}")
+        return CheckResult(holds, observed, f"the check query returned {observed!r}")
 
 
 def _refuse_template(statement: str) -> None:

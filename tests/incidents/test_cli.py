@@ -182,7 +182,7 @@ def test_status_moves_forward_and_a_backwards_move_is_refused(oncall: Oncall) ->
     for command, status in [("ack", "acknowledged"), ("mitigate", "mitigated")]:
         code, out, _ = oncall("incident", command, "inc-1")
         assert code == 0
-        assert out.startswith(f"INC-1 {status} at ") and out.rstrip().endswith(
+        assert out.startswith(f"INC-1 {status} at ") and out.splitlines()[0].endswith(
             "by user:default/alice"
         )
     code, _, err = oncall("incident", "ack", "INC-1")
@@ -343,3 +343,34 @@ def test_a_workspace_on_a_read_only_filesystem_is_exit_2_and_changes_nothing(
     assert not (fresh / ".oncall").exists()
     with sqlite3.connect(root / ".oncall" / "state.db") as db:
         assert db.execute("SELECT count(*) FROM events").fetchone() == (1,)
+
+
+def test_the_first_to_acknowledge_commands_and_command_takes_it_over(
+    oncall: Oncall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    oncall("incident", "open", "Partial loads", "--asset", "training-db")
+    code, out, _ = oncall("incident", "ack", "INC-1")
+    assert code == 0
+    assert out.splitlines()[1] == "  commander: user:default/alice (the first to acknowledge)"
+    code, out, _ = oncall("incident", "command", "INC-1")
+    assert (code, out.strip()) == (0, "INC-1: user:default/alice already commands it")
+    monkeypatch.setenv("ONCALL_USER", "user:default/bob")
+    code, out, _ = oncall("incident", "command", "INC-1")
+    assert (code, out.strip()) == (0, "INC-1 commander: user:default/bob (from user:default/alice)")
+    shown = oncall.json("incident", "show", "INC-1")
+    assert isinstance(shown, dict) and shown["commander"] == "user:default/bob"
+    assert (
+        shown["events"][-1]["message"] == "user:default/bob takes command from user:default/alice"
+    )
+
+
+def test_a_second_incident_on_an_asset_with_one_open_is_opened_with_a_warning(
+    oncall: Oncall,
+) -> None:
+    oncall("incident", "open", "Partial loads", "--asset", "training-db")
+    code, out, err = oncall("incident", "open", "Loads again", "--asset", "training-db")
+    assert code == 0 and out.startswith("opened INC-2")
+    assert err.strip() == (
+        "warning: INC-1 was already open on resource:default/training-db (Partial loads); "
+        "if this is the same problem, add to it: oncall incident note INC-1 TEXT"
+    )

@@ -80,7 +80,12 @@ def test_skipping_ahead_stamps_the_skipped_stages_with_the_same_moment(
     closed = store.set_status(incident.id, "resolved", actor="alice")
     assert closed.acknowledged_at == closed.mitigated_at == closed.resolved_at == clock.now
     last = store.events(incident.id)[-1]
-    assert last.data == {"from": "open", "to": "resolved", "implied": ["acknowledged", "mitigated"]}
+    assert last.data == {
+        "from": "open",
+        "to": "resolved",
+        "implied": ["acknowledged", "mitigated"],
+        "commander": "alice",  # acknowledged on the way: the first to acknowledge commands
+    }
 
 
 @pytest.mark.parametrize(
@@ -143,3 +148,39 @@ def test_an_incident_can_be_opened_in_the_past_for_imports(
     assert incident.opened_at == earlier
     with pytest.raises(InvalidValue, match="precede the incident's opening"):
         store.append_event(incident.id, "note", "too early", "alice", at=earlier - timedelta(1))
+
+
+def test_the_first_to_acknowledge_becomes_commander_unless_one_is_set(store: Store) -> None:
+    first = store.open_incident("Partial loads", ASSET, actor="alice")
+    acked = store.set_status(first.id, "acknowledged", actor="bob")
+    assert acked.commander == "bob"
+    event = store.events(first.id)[-1]
+    assert event.message == "open → acknowledged; bob takes command"
+    assert event.data["commander"] == "bob"
+    assert store.set_status(first.id, "mitigated", actor="carol").commander == "bob"
+    second = store.open_incident("Feed stale", ASSET, actor="alice", commander="dana")
+    assert store.set_status(second.id, "acknowledged", actor="bob").commander == "dana"
+    assert "takes command" not in store.events(second.id)[-1].message
+    # Skipping straight to mitigated acknowledges too, and so takes command.
+    third = store.open_incident("Disk full", ASSET, actor="alice")
+    assert store.set_status(third.id, "mitigated", actor="erin").commander == "erin"
+
+
+def test_taking_command_names_the_previous_commander_on_the_timeline(store: Store) -> None:
+    incident = store.open_incident("Partial loads", ASSET, actor="alice")
+    store.set_status(incident.id, "acknowledged", actor="bob")
+    taken = store.take_command(incident.id, actor="carol")
+    assert taken.commander == "carol"
+    event = store.events(incident.id)[-1]
+    assert (event.kind, event.message, event.actor) == (
+        "decision",
+        "carol takes command from bob",
+        "carol",
+    )
+    before = len(store.events(incident.id))
+    assert store.take_command(incident.id, actor="carol").commander == "carol"
+    assert len(store.events(incident.id)) == before  # already in command: nothing recorded
+    store.set_status(incident.id, "resolved", actor="carol")
+    with pytest.raises(InvalidValue, match="resolved"):
+        store.take_command(incident.id, actor="dana")
+    assert store.verify(incident.id).ok

@@ -72,7 +72,12 @@ def test_the_demo_draft_has_every_section(recovered) -> None:
         "Lessons",
         "Action items",
     ]
-    assert doc.titles(3)[:2] == ["Feature stores (1)", "Models (2)"]
+    assert doc.titles(3)[:4] == [
+        "Contaminated (4)",
+        "Downstream, clean (7)",
+        "Feature stores (1)",
+        "Models (2)",
+    ]
     assert "Feeds (2)" in doc.titles(3)
 
 
@@ -101,6 +106,18 @@ def test_the_demo_response_shows_the_first_run_did_everything_and_the_second_not
     assert all(d.startswith("already done by RUN-1") for d in second.column("Detail"))
 
 
+def test_the_demo_summary_counts_the_run_that_worked_not_the_rerun_and_names_the_commander(
+    recovered,
+) -> None:
+    _path, doc, _store = recovered
+    summary = " ".join(doc.text_under("Summary").split())
+    assert "1 runbook run: 5 steps ran, 0 skipped, 0 failed." in summary
+    assert "Not counted: 1 rerun that found everything done." in summary
+    # Resolving acknowledged it on the way: the first to acknowledge commands.
+    commander = [row for t in doc.tables for row in t.rows if row and row[0] == "Commander"]
+    assert commander and "ana.lima" in commander[0][1]
+
+
 def test_the_demo_metrics_start_at_the_first_bad_load(recovered) -> None:
     _path, doc, store = recovered
     incident = store.get_incident("INC-1")
@@ -125,3 +142,19 @@ def test_the_demo_chain_verified(recovered) -> None:
 def _minutes(delta: timedelta) -> str:
     hours, minutes = divmod(int(delta.total_seconds()) // 60, 60)
     return f"{hours}h {minutes}m"
+
+
+def test_the_impact_separates_what_read_the_bad_data_from_what_is_merely_downstream(
+    recovered,
+) -> None:
+    path, _doc, _store = recovered
+    text = path.read_text(encoding="utf-8")
+    impact = text.split("## Impact", 1)[1].split("## Timeline", 1)[0]
+    assert "- Models contaminated: demand-forecast; downstream but clean: reorder-recommender." in (
+        impact
+    )
+    assert "- Feeds contaminated: pricing-feed, tax-feed." in impact
+    assert "- Contaminated (read the bad data, from the run history): demand-forecast (5)" in impact
+    clean = impact.split("### Downstream, clean", 1)[1].split("###", 1)[0]
+    assert "`component:default/reorder-recommender`" in clean and "before the window" in clean
+    assert "Models touched" not in impact

@@ -385,3 +385,49 @@ def test_resume_with_force_and_reason_takes_over_a_run_alive_elsewhere_on_the_ti
     assert override.actor == "user:default/hiro.tanaka"
     assert "took over RUN-1, which may still be running on lap pid 7" in override.message
     assert override.data["reason"] == "erin's laptop is shut"
+
+
+def test_abandon_takes_a_killed_run_off_the_resume_list_releasing_its_leases(
+    workspace: Path,
+) -> None:
+    killed = oncall(
+        workspace, "--as", "ana.lima", "runbook", "run", "training-store-partial-load",
+        "--incident", "INC-1", *TRAINING_PARAMS, "--yes", "--yes-destructive",
+        env={ENV_FAILPOINT: "delete-partial:before"},
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL
+    no_reason = oncall(workspace, "runbook", "abandon", "RUN-1", "--reason", " ")
+    assert no_reason.returncode == 2 and "say why" in no_reason.stderr
+    done = oncall(
+        workspace, "--as", "ana.lima", "runbook", "abandon", "RUN-1", "--reason", "wrong day"
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout.strip()
+        == "RUN-1 abandoned (training-store-partial-load, 2 steps done): wrong day"
+    )
+    (run,) = as_json(oncall(workspace, "runbook", "runs", "--json"))
+    assert run["status"] == "abandoned" and run["stale"] is False
+    again = oncall(workspace, "runbook", "abandon", "RUN-1", "--reason", "twice")
+    assert again.returncode == 2 and "abandoned already" in again.stderr
+    resumed = oncall(workspace, "runbook", "resume", "RUN-1", "--yes")
+    assert resumed.returncode == 2 and "start a new run" in resumed.stderr
+    store = Store.open(f"sqlite:///{workspace / '.oncall' / 'state.db'}")
+    try:
+        assert store.list_leases("RUN-1") == []
+        event = store.events("INC-1")[-1]
+        assert event.message.startswith("user:default/ana.lima abandoned RUN-1")
+    finally:
+        store.close()
+
+
+def test_runs_says_every_step_was_skipped_for_a_rerun_with_nothing_left(workspace: Path) -> None:
+    args = (
+        "--as", "ana.lima", "runbook", "run", "training-store-partial-load", "--incident",
+        "INC-1", *TRAINING_PARAMS, "--yes", "--yes-destructive",
+    )  # fmt: skip
+    assert oncall(workspace, *args).returncode == 0
+    assert oncall(workspace, *args).returncode == 0
+    lines = oncall(workspace, "runbook", "runs").stdout.splitlines()
+    assert "no steps yet" not in lines[1]
+    assert lines[1].endswith(": every step skipped (nothing left to do)")

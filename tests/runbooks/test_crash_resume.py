@@ -153,9 +153,16 @@ def test_a_run_whose_process_is_alive_is_not_resumed_until_it_is_gone(
         assert started.wait(timeout=60)
         (run,) = case.store.list_runs()
         with pytest.raises(
-            RunStillActive, match=rf"{run.id} may still be running on .* pid {child.pid}"
-        ):
+            RunStillActive, match=rf"{run.id} is still running here: .* pid {child.pid}\)"
+        ) as refused:
             case.resume(run.id, operator="erin.walsh")
+        assert refused.value.alive is True
+        # A written reason does not take over a live process either; the refusal is recorded.
+        with pytest.raises(RunStillActive):
+            case.resume(run.id, operator="erin.walsh", force_reason="ana's laptop froze")
+        (asked,) = [e for e in case.store.events(run.incident_id) if e.data.get("refused")]
+        assert asked.kind == "lease"
+        assert "asked to take over" in asked.message and "ana's laptop froze" in asked.message
         os.kill(child.pid, signal.SIGKILL)
         child.join(timeout=60)
         report = case.resume(run.id, operator="erin.walsh").run_all()

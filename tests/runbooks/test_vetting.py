@@ -86,7 +86,9 @@ def test_a_reviewer_may_not_vet_a_runbook_they_last_changed(workspace: Path) -> 
 def test_an_unknown_reviewer_or_a_malformed_lock_is_an_error(workspace: Path) -> None:
     file = workspace / "runbooks" / "say-hello.yaml"
     lock = workspace / "runbooks.lock"
-    with pytest.raises(VettingError, match="--reviewer nobody: no asset named"):
+    with pytest.raises(
+        VettingError, match=r"--reviewer nobody: no person named 'nobody' in the catalog"
+    ):
         vet(file, "nobody", lock, catalog=small_catalog(workspace))
     with pytest.raises(VettingError, match="is a group, not a user"):
         vet(file, "data-platform", lock, catalog=small_catalog(workspace))

@@ -33,6 +33,15 @@ class SteppingClock:
         self.moment += timedelta(**delta)
 
 
+@pytest.fixture(autouse=True)
+def own_preferences(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has its own (empty) preferences: a theme chosen on this machine must not leak
+    into snapshots, and a test choosing one must not change the developer's."""
+    folder = tmp_path / "config"
+    monkeypatch.setenv("ONCALL_CONFIG_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def clock() -> SteppingClock:
     return SteppingClock()

@@ -57,3 +57,47 @@ async def test_an_unreachable_database_is_explained_in_place_and_retried(tmp_pat
         assert "127.0.0.1" in text or "connect" in text.lower()
         assert "retries on its own" in text
         assert isinstance(app.screen, IncidentsScreen)
+
+
+def test_two_threads_locating_a_first_run_demo_make_it_once(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On a first run both the app's warm-up and the first screen ask for the workspace; the
+    demo is created once and both get it (one of them used to fail half-way)."""
+    import threading
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("ONCALL_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    context = AppContext(as_user="ana.lima")
+    found: list[object] = []
+    errors: list[BaseException] = []
+
+    def locate() -> None:
+        try:
+            found.append(context.workspace)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=locate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({id(w) for w in found}) == 1
+
+
+async def test_the_operator_name_is_shown_on_a_first_run_that_creates_the_demo(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.tui.conftest import settle
+    from tui.widgets.title_bar import TitleBar
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("ONCALL_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    app = OncallApp(AppContext(as_user="ana.lima"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        bar = str(app.screen.query_one(TitleBar).render())
+        assert bar.rstrip().endswith("demo · as ana.lima")
+        assert "…" not in bar

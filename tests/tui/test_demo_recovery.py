@@ -85,7 +85,7 @@ async def test_the_demo_recovers_by_key_presses_alone(
         await settle(pilot, app)
 
         # 3. The harm has stopped; draft the postmortem and save it.
-        await pilot.press("m")
+        await pilot.press("m", "y")  # asked first: "Mark mitigated INC-1?"
         await settle(pilot, app)
         await pilot.press("P")
         await settle(pilot, app)

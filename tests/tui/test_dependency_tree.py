@@ -88,7 +88,7 @@ async def test_a_wide_blast_radius_shows_one_page_and_a_more_row() -> None:
 
 
 async def test_children_appear_on_expand_under_the_node_that_reaches_them_first() -> None:
-    index = ReachIndex.build(ROOT, _fan_out(3, 4))
+    index = ReachIndex.build(ROOT, _fan_out(3, 40))  # the second level does not fit in 24 rows
     app = TreeApp(index)
     async with app.run_test(size=(80, 24)) as pilot:
         tree = app.query_one(DependencyTree)
@@ -98,10 +98,29 @@ async def test_children_appear_on_expand_under_the_node_that_reaches_them_first(
         first.expand()
         await pilot.pause()
         assert [n.data.ref for n in first.children] == [
-            f"component:default/g{j:04d}" for j in range(4)
+            f"component:default/g{j:04d}" for j in range(40)
         ]
         assert all(n.data.hops == 2 for n in first.children)
         assert "2 hops" in str(first.children[0].label)
+        assert "1 hop" in str(tree.root.children[1].label)
+        assert "1 hops" not in str(tree.root.children[1].label)
+
+
+async def test_a_radius_that_fits_opens_expanded_and_e_expands_one_that_does_not() -> None:
+    small = TreeApp(ReachIndex.build(ROOT, _fan_out(3, 4)))
+    async with small.run_test(size=(80, 24)):
+        tree = small.query_one(DependencyTree)
+        assert _count_nodes(tree) == 1 + 3 + 4  # every level, without a key
+        assert tree.root.children[0].is_expanded
+    large = TreeApp(ReachIndex.build(ROOT, _fan_out(3, 40)))
+    async with large.run_test(size=(80, 24)) as pilot:
+        tree = large.query_one(DependencyTree)
+        assert _count_nodes(tree) == 1 + 3
+        tree.focus()
+        await pilot.press("e")
+        await pilot.pause()
+        assert _count_nodes(tree) == 1 + 3 + 40
+        assert tree.root.children[0].is_expanded
 
 
 def _demo_reach():  # type: ignore[no-untyped-def]

@@ -90,3 +90,23 @@ async def test_the_command_palette_finds_assets_and_opens_their_owners(make_app)
         assert app.screen.current_ref == "component:default/tax-feed"
         await pilot.press("escape")
         assert isinstance(app.screen, IncidentsScreen)
+
+
+async def test_a_search_that_matches_nothing_does_not_keep_the_last_assets_owners(
+    make_app,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("g")
+        await type_text(pilot, "demand-forecast")
+        await settle(pilot, app)
+        screen = app.screen
+        assert screen.current_ref == "component:default/demand-forecast"
+        await type_text(pilot, "zzqqxx")
+        await settle(pilot, app)
+        assert screen.current_ref is None
+        text = str(screen.query_one(OwnershipPanel).render())
+        assert "No asset matches demand-forecastzzqqxx" in text
+        assert "team-ml" not in text
+        assert screen.check_action("open_incident", ()) is False

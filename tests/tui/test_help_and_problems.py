@@ -6,22 +6,51 @@ from textual.binding import Binding
 
 from tests.tui.conftest import settle
 from tui.problems import explain
-from tui.screens.help import SCREENS, help_markdown
+from tui.screens.help import SCREENS, help_text
 
 
 def test_the_help_lists_every_described_key_of_every_screen() -> None:
     from importlib import import_module
 
-    text = help_markdown()
+    text = help_text()
     for module_name, class_name, heading in SCREENS:
         cls = getattr(import_module(module_name), class_name)
         described = [
             b for b in cls.__dict__.get("BINDINGS", []) if isinstance(b, Binding) and b.description
         ]
         if described:
-            assert f"### {heading}" in text
+            assert heading in text
         for binding in described:
             assert (binding.tooltip or binding.description) in text, (class_name, binding.key)
+
+
+async def test_help_starts_with_the_current_screens_keys_one_line_each(make_app, broken) -> None:
+    from textual.widgets import Static
+
+    from tui.screens.help import HelpScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("question_mark")
+        await settle(pilot, app)
+        assert isinstance(app.screen, HelpScreen)
+        lines = str(app.screen.query_one("#help-keys", Static).render()).splitlines()
+        assert lines[0] == "Keys here (Incidents)"
+        first_page = "\n".join(lines[:20])
+        assert "enter" in first_page and "Open" in first_page  # the table's Enter
+        assert "New incident" in first_page
+        assert "Theme" in first_page  # everywhere: T, kept for next time
+        await pilot.press("escape")
+        await pilot.press("enter")  # INC-1
+        await settle(pilot, app)
+        await pilot.press("question_mark")
+        await settle(pilot, app)
+        lines = str(app.screen.query_one("#help-keys", Static).render()).splitlines()
+        assert lines[0] == "Keys here (Incident)"
+        here = lines[: lines.index("Everywhere")]
+        assert any(line.split()[:1] == ["R"] for line in here)  # not in the footer: here
+        assert all(len(line) <= 78 for line in lines)
 
 
 def test_every_screen_module_is_in_the_help() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.tui.conftest import OPERATOR, settle
 from tui.screens.incident import IncidentScreen
 from tui.screens.postmortem import PostmortemScreen
 from tui.screens.prompt import TextPromptScreen
-from tui.widgets.dependency_tree import DependencyTree, Reached
+from tui.widgets.dependency_tree import DependencyTree
 from tui.widgets.incident_header import IncidentHeader
 from tui.widgets.people import PeoplePanel
 from tui.widgets.timeline import Timeline
@@ -75,6 +77,8 @@ async def test_status_keys_that_would_go_backwards_are_disabled(make_app, open_s
         screen = await _open(app, pilot)
         await pilot.press("R")
         await settle(pilot, app)
+        await pilot.press("y")
+        await settle(pilot, app)
         assert open_store().get_incident("INC-1").status == "resolved"
         assert screen.check_action("acknowledge", ()) is None
         assert screen.check_action("mitigated", ()) is None
@@ -83,24 +87,35 @@ async def test_status_keys_that_would_go_backwards_are_disabled(make_app, open_s
         assert open_store().get_incident("INC-1").status == "resolved"
 
 
-async def test_the_blast_radius_grows_only_when_a_node_is_expanded(make_app, open_store) -> None:
+async def test_the_blast_radius_opens_expanded_to_what_fits_and_focused(
+    make_app, open_store
+) -> None:
+    from textual.widgets import Static
+
     open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open(app, pilot)
         tree = screen.query_one("#blast-tree", DependencyTree)
         assert tree.index is not None
+        assert app.focused is tree  # the arrows move through it at once
         first_level = [node.data.ref for node in tree.root.children]
         assert first_level == tree.index.children[tree.index.root]
-        # Nothing below the first level exists until asked for.
-        assert all(not node.children for node in tree.root.children)
-        expandable = next(n for n in tree.root.children if n.allow_expand)
-        expandable.expand()
+        # The demo's ten assets fit at 80x24: every level is open without a key.
+        shown, stack = 0, list(tree.root.children)
+        while stack:
+            node = stack.pop()
+            shown += 1
+            assert not node.allow_expand or node.is_expanded
+            stack.extend(node.children)
+        assert shown == len(tree.index) == 10
+        await pilot.press("down")
         await pilot.pause()
-        assert isinstance(expandable.data, Reached)
-        children = [n.data.ref for n in expandable.children]
-        assert children == tree.index.children[expandable.data.ref]
-        assert all(n.data.hops == 2 for n in expandable.children)
+        path = str(screen.query_one("#blast-path", Static).render())
+        assert path.endswith("(1 hop)")
+        await pilot.press("down")
+        await pilot.pause()
+        assert str(screen.query_one("#blast-path", Static).render()).endswith("(2 hops)")
 
 
 async def test_who_to_call_names_the_people_on_call_for_the_affected_teams(
@@ -110,7 +125,7 @@ async def test_who_to_call_names_the_people_on_call_for_the_affected_teams(
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open(app, pilot)
-        text = str(screen.query_one(PeoplePanel).render())
+        text = screen.query_one(PeoplePanel).text
         assert "On call by affected team" in text
         assert "team-data" in text
         assert "team-ml" in text
@@ -135,7 +150,9 @@ async def test_shift_p_drafts_the_postmortem_and_s_saves_it_in_the_workspace(
         assert screen.saved is not None
         assert screen.saved.path.parent == workspace / "postmortems"
         assert screen.saved.path.read_text(encoding="utf-8").count("Partial loads") >= 1
-        assert screen.saved.shown_as.startswith("postmortems/2026-03-10-")
+        shown = Path(screen.saved.shown_as)
+        assert shown.is_absolute() and shown.parent == (workspace / "postmortems").resolve()
+        assert shown.name.startswith("2026-03-10-")
 
 
 async def test_p_pages_the_people_to_call_and_the_timeline_records_it(
@@ -220,3 +237,52 @@ async def test_paging_many_people_asks_first(make_app, broken, open_store, monke
         await pilot.press("y")
         await settle(pilot, app)
     assert len([e for e in open_store().events("INC-1") if e.kind == "page"]) == 1
+
+
+async def test_resolving_asks_first_naming_the_incident_and_what_is_still_open(
+    make_app, open_store
+) -> None:
+    from tui.screens.choice import ChoiceScreen
+
+    store = open_store()
+    store.open_incident("Partial loads", "resource:default/training-db", "SEV1", actor=OPERATOR)
+    run = store.create_run("INC-1", "training-store-partial-load", 1, "0" * 64, {}, OPERATOR, False)
+    store.set_run_status(run.id, "interrupted")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open(app, pilot)
+        for key in ("R", "m"):
+            await pilot.press(key)
+            await settle(pilot, app)
+            dialog = app.screen
+            assert isinstance(dialog, ChoiceScreen)
+            assert "INC-1" in dialog.question_title
+            assert "SEV1 · Partial loads" in dialog.text
+            assert f"{run.id} training-store-partial-load is interrupted" in dialog.text
+            await pilot.press("enter")  # the focused answer is "Not now": a reflex changes nothing
+            await settle(pilot, app)
+            assert open_store().get_incident("INC-1").status == "open"
+        await pilot.press("m")
+        await settle(pilot, app)
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert open_store().get_incident("INC-1").status == "mitigated"
+
+
+async def test_acknowledging_takes_command_and_shift_c_takes_it_over(make_app, open_store) -> None:
+    open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        await pilot.press("a")
+        await settle(pilot, app)
+        assert "commander ana.lima" in str(screen.query_one(IncidentHeader).render())
+    assert open_store().get_incident("INC-1").commander == OPERATOR
+    other = make_app(operator="user:default/ben.okafor")
+    async with other.run_test(size=(80, 24)) as pilot:
+        screen = await _open(other, pilot)
+        await pilot.press("C")
+        await settle(pilot, other)
+        assert "commander ben.okafor" in str(screen.query_one(IncidentHeader).render())
+        assert any("takes command from" in line for line in _timeline_text(screen))
+    assert open_store().get_incident("INC-1").commander == "user:default/ben.okafor"

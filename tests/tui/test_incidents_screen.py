@@ -68,3 +68,18 @@ async def test_an_incident_opened_elsewhere_appears_without_a_key_press(
         await pilot.pause(IncidentsScreen.POLL_SECONDS + 0.5)
         await settle(pilot, app)
         assert table.row_count == 1
+
+
+async def test_the_highlighted_incidents_whole_title_shows_under_the_list_at_80_columns(
+    make_app, open_store
+) -> None:
+    from textual.widgets import Static
+
+    title = "training-db: four partial loads of 2026-12-02 and a model trained on them"
+    open_store().open_incident(title, "resource:default/training-db", "SEV1", actor=OPERATOR)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        detail = app.screen.query_one("#row-detail", Static)
+        assert detail.region.height >= 2  # wraps instead of cutting
+        assert title in " ".join(str(detail.render()).split())

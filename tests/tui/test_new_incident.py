@@ -60,3 +60,32 @@ async def test_people_are_not_offered_as_assets_and_escape_cancels(make_app, ope
         await settle(pilot, app)
         assert isinstance(app.screen, IncidentsScreen)
         assert open_store().list_incidents() == []
+
+
+async def test_a_second_incident_on_the_same_asset_warns_and_offers_the_open_one(
+    make_app, open_store
+) -> None:
+    open_store().open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("o", *"training-db")
+        await settle(pilot, app)
+        await pilot.press("enter", *"Loads again", "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, NewIncidentScreen)
+        said = str(app.screen.query_one("#form-error", Static).render())
+        assert "INC-1 is already open on training-db (Partial loads)" in said
+        assert len(open_store().list_incidents()) == 1
+        await pilot.press("ctrl+o")  # the open one, instead of a duplicate
+        await settle(pilot, app)
+        assert isinstance(app.screen, IncidentScreen) and app.screen.incident_id == "INC-1"
+        await pilot.press("escape")
+        await pilot.press("o", *"training-db")
+        await settle(pilot, app)
+        await pilot.press("enter", *"Disk full", "enter")
+        await settle(pilot, app)
+        await pilot.press("ctrl+s")  # warned, and asked again: a second one is opened
+        await settle(pilot, app)
+        assert isinstance(app.screen, IncidentScreen) and app.screen.incident_id == "INC-2"
+    assert len(open_store().list_incidents()) == 2

@@ -151,7 +151,7 @@ def impact_command(
     if not affected:
         typer.echo("  feeds nothing downstream")
     else:
-        limit = f" within {depth} hops" if depth else ""
+        limit = f" within {depth} {'hop' if depth == 1 else 'hops'}" if depth else ""
         typer.echo(f"  feeds {len(affected)} {'asset' if len(affected) == 1 else 'assets'}{limit}:")
         _print_affected(catalog, affected)
     typer.echo("page:" if page else "page: nobody (no owners or rotations found)")
@@ -254,7 +254,8 @@ def stats_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
         return
     typer.echo(
         f"{stats['entities']} entities ({stats['assets']} assets), {stats['edges']} edges, "
-        f"{stats['rotations']} rotations, {stats['errors']} errors, {stats['warnings']} warnings"
+        f"{_count(stats['rotations'], 'rotation')}, {_count(stats['errors'], 'error')}, "
+        f"{_count(stats['warnings'], 'warning')}"
     )
     for title, counts in (("by kind", stats["kinds"]), ("by type", stats["types"])):
         typer.echo(f"{title}:")
@@ -412,3 +413,8 @@ def _note_errors(catalog: Catalog) -> None:
 def _print_json(value: Any) -> None:
     json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+def _count(n: int, word: str) -> str:
+    """`1 error`, `2 errors`."""
+    return f"{n} {word}{'' if n == 1 else 's'}"

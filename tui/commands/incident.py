@@ -61,8 +61,15 @@ def open_incident(
     asset_ref = _resolve_asset(obj, asset)
     commander_ref = _resolve_user(obj, commander, "--commander") if commander else None
     with open_store(ctx) as store:
+        already = [i for i in store.list_incidents() if i.asset == asset_ref]
         incident = store.open_incident(
             title, asset_ref, severity, actor=obj.operator, commander=commander_ref
+        )
+    for other in already:  # opened anyway (scripts rely on it), but never silently
+        typer.echo(
+            f"warning: {other.id} was already open on {asset_ref} ({other.title}); "
+            f"if this is the same problem, add to it: oncall incident note {other.id} TEXT",
+            err=True,
         )
     if as_json:
         print_json(incident.to_json())
@@ -165,10 +172,13 @@ def note(
 def _move(ctx: typer.Context, incident_id: str, status: str) -> None:
     obj = app_context(ctx)
     with open_store(ctx) as store:
+        before = store.get_incident(incident_id)
         incident = store.set_status(incident_id, status, actor=obj.operator)
     typer.echo(
         f"{incident.id} {incident.status} at {_clock(_status_time(incident))} by {obj.operator}"
     )
+    if incident.commander and not before.commander:
+        typer.echo(f"  commander: {incident.commander} (the first to acknowledge)")
 
 
 @incident_app.command("ack")
@@ -187,6 +197,20 @@ def mitigate(ctx: typer.Context, incident_id: IdArg) -> None:
 def resolve(ctx: typer.Context, incident_id: IdArg) -> None:
     """Mark resolved: fixed for good (marks the earlier stages too if needed)."""
     _move(ctx, incident_id, "resolved")
+
+
+@incident_app.command("command")
+def command(ctx: typer.Context, incident_id: IdArg) -> None:
+    """Take command of the incident (the first to acknowledge takes it when nobody has)."""
+    obj = app_context(ctx)
+    with open_store(ctx) as store:
+        before = store.get_incident(incident_id)
+        incident = store.take_command(incident_id, actor=obj.operator)
+    if before.commander == incident.commander:
+        typer.echo(f"{incident.id}: {incident.commander} already commands it")
+        return
+    previous = f" (from {before.commander})" if before.commander else ""
+    typer.echo(f"{incident.id} commander: {incident.commander}{previous}")
 
 
 @incident_app.command("verify")

@@ -525,6 +525,25 @@ def resume(
     _finish(report, as_json, out)
 
 
+@runbook_app.command("abandon")
+def abandon(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="The run to give up on (RUN-n).")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why it will not be resumed (goes on the timeline).")
+    ],
+) -> None:
+    """Give up on a run that will not be resumed: it leaves the resume list, its leases are
+    released, and the timeline records who, why and what it had done."""
+    from runbooks.history import abandon_run
+
+    obj = app_context(ctx)
+    with open_store(ctx) as store:
+        record = abandon_run(store, run_id, reason, obj.operator)
+    done = f"{record.steps_done} step{'s' if record.steps_done != 1 else ''} done"
+    typer.echo(f"{record.run.id} abandoned ({record.run.runbook_id}, {done}): {reason}")
+
+
 @runbook_app.command("runs")
 def runs(
     ctx: typer.Context,
@@ -544,11 +563,20 @@ def runs(
         return
     for item in items:
         note = "  (process gone: resume it)" if item["stale"] else ""
-        steps = ", ".join(f"{n} {s}" for s, n in item["ledger"].items()) or "no steps yet"
+        steps = ", ".join(f"{n} {s}" for s, n in item["ledger"].items()) or _no_steps(item)
         typer.echo(
             f"{item['id']:<7} {item['status']:<11} {item['runbook']} v{item['version']} "
             f"{item['incident'] or '-'} by {item['operator']} at {item['started_at']}: {steps}{note}"
         )
+
+
+def _no_steps(item: dict[str, Any]) -> str:
+    """A run with nothing in its ledger: not started yet, refused, or every step skipped."""
+    if item["status"] == "running":
+        return "no steps yet"
+    if item["status"] == "done":
+        return "every step skipped (nothing left to do)"
+    return "no step ran"
 
 
 def _run_json(store: Store, run: Any) -> dict[str, Any]:

@@ -37,9 +37,9 @@ class ChoiceScreen(OncallModal[str | None]):
             yield Static(
                 Content.from_markup("[b]$t[/b]", t=self.question_title), classes="dialog-title"
             )
-            yield Static(self.text, classes="dialog-text")
+            yield Static(Content(self.text), classes="dialog-text")
             if self.detail:
-                yield Static(self.detail, classes="action-text")
+                yield Static(Content(self.detail), classes="action-text")
             with Horizontal(classes="dialog-buttons"):
                 for index, (answer, label, key) in enumerate(self.choices):
                     yield Button(

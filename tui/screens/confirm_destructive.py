@@ -34,7 +34,7 @@ class ConfirmDestructive(OncallModal[bool]):
                 Content.from_markup("[$error][b]⚠ Destructive step[/b][/]: $t", t=self.step_title),
                 classes="dialog-title",
             )
-            yield Static(self.action_text, id="destructive-action", classes="action-text")
+            yield Static(Content(self.action_text), id="destructive-action", classes="action-text")
             yield Static(
                 Content.from_markup(
                     "This changes [b]$name[/b] and cannot be undone by oncall.\n"

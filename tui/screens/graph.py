@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 
-from tui.messages import AssetHighlighted, AssetSelected
+from tui.messages import AssetHighlighted, AssetSelected, AssetsNotFound
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
 from tui.widgets.asset_search import AssetSearch
@@ -30,7 +30,7 @@ from tui.widgets.notice import Notice
 from tui.widgets.ownership import OwnershipPanel
 from tui.widgets.runbook_list import RunbookList
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.vocabulary import short_ref
+from tui.widgets.vocabulary import hops_text, short_ref
 
 
 @dataclass
@@ -65,7 +65,7 @@ class AssetSearchProvider(Provider):
                 1.0 - rank / 100,
                 Content.from_markup("Owners of [b]$name[/b]", name=hit.name),
                 partial(_show_owners, app, hit.ref),
-                help=f"{kind} · {hit.title or hit.ref}",
+                help=Content(f"{kind} · {hit.title or hit.ref}"),
             )
 
 
@@ -137,6 +137,24 @@ class GraphScreen(OncallScreen[None]):
         if message.ref != self.current_ref:
             self.load_details(message.ref)
 
+    @on(AssetsNotFound)
+    def _not_found(self, message: AssetsNotFound) -> None:
+        """Nothing matches: the previous asset's owners must not stay on screen as if they
+        answered the new search."""
+        self.current_ref = None
+        self.refresh_bindings()
+        self.workers.cancel_group(self, "asset-details")
+        self.query_one(OwnershipPanel).update(
+            Content.from_markup(
+                "No asset matches [b]$q[/b]: nothing is shown for it.", q=message.query
+            )
+        )
+        for tree in self.query(DependencyTree):
+            tree.show_message("—")
+        for path in ("#downstream-path", "#upstream-path"):
+            self.query_one(path, Static).update("")
+        self.query_one(RunbookList).show([], None)
+
     @on(AssetSelected)
     def _selected(self, message: AssetSelected) -> None:
         if message.ref != self.current_ref:
@@ -201,4 +219,6 @@ class GraphScreen(OncallScreen[None]):
         target = "#downstream-path" if downstream else "#upstream-path"
         # Upstream paths run from the asset back to its sources; show them in data-flow order.
         path = reached.path if downstream else tuple(reversed(reached.path))
-        self.query_one(target, Static).update(f"{format_path(path)}  ({reached.hops} hops)")
+        self.query_one(target, Static).update(
+            Content(f"{format_path(path)}  ({hops_text(reached.hops)})")
+        )

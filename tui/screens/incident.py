@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
+from textual.content import Content
 from textual.events import Resize
 from textual.message import Message
 from textual.widgets import Footer, Static, Tab, Tabs
@@ -25,6 +26,7 @@ from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
 from tui.screens.choice import ChoiceScreen
 from tui.screens.prompt import TextPromptScreen
+from tui.widgets.contamination import ContaminationView
 from tui.widgets.dependency_tree import DependencyTree, ReachIndex, format_path
 from tui.widgets.incident_header import IncidentHeader
 from tui.widgets.notice import Notice
@@ -32,7 +34,7 @@ from tui.widgets.people import PeoplePanel
 from tui.widgets.runbook_list import RunbookList
 from tui.widgets.timeline import Timeline
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.vocabulary import short_ref
+from tui.widgets.vocabulary import hops_text, short_ref
 
 PANELS: tuple[tuple[str, str], ...] = (
     ("impact", "1 Impact"),
@@ -52,6 +54,8 @@ WIDE_COLUMNS = 120
 
 # Waking more people than this at 3 AM deserves a second look first.
 PAGE_WITHOUT_ASKING = 5
+#: The page's outcome stays this long above the panels (it is on the timeline for good).
+PAGE_NOTICE_SECONDS = 20.0
 WIDE_ROWS = 36
 
 
@@ -61,13 +65,31 @@ class IncidentScreen(OncallScreen[None]):
     POLL_SECONDS = 1.0
 
     BINDINGS = [
-        Binding("a", "acknowledge", "Ack", tooltip="Acknowledge: you are on it"),
+        Binding("a", "acknowledge", "Ack", tooltip="Acknowledge: you are on it (and take command)"),
+        Binding(
+            "C",
+            "take_command",
+            "Command",
+            key_display="C",
+            tooltip="Take command of it",
+            show=False,
+        ),
+        Binding(
+            "A",
+            "abandon_run",
+            "Abandon run",
+            key_display="A",
+            tooltip="Abandon the highlighted unfinished run (asks why)",
+            show=False,
+        ),
         Binding("n", "note", "Note", tooltip="Add a note to the timeline"),
         Binding("p", "page", "Page", tooltip="Page the people to call (notify action)"),
         Binding("r", "run_runbook", "Run", tooltip="Run the highlighted runbook, or resume a run"),
         Binding("m", "mitigated", "Mitigated", tooltip="Mark mitigated: the harm has stopped"),
-        Binding("R", "resolved", "Resolved", key_display="R", tooltip="Mark resolved"),
+        # Not in the footer (it must fit 80 columns with ? and g): asked first, listed in help.
+        Binding("R", "resolved", "Resolved", key_display="R", tooltip="Mark resolved", show=False),
         Binding("P", "postmortem", "Postmortem", key_display="P", tooltip="Draft the postmortem"),
+        Binding("c", "plan", "Plan", tooltip="The recovery plan from the run history"),
         Binding("1", "panel('impact')", "Impact", show=False),
         Binding("2", "panel('people')", "People", show=False),
         Binding("3", "panel('runbooks')", "Runbooks", show=False),
@@ -98,6 +120,11 @@ class IncidentScreen(OncallScreen[None]):
             self.problem = problem
             self.runbooks_problem = runbooks_problem
 
+    class RecoveryLoaded(Message):
+        def __init__(self, recovery: tuple[Any, Any] | None) -> None:
+            self.recovery = recovery
+            super().__init__()
+
     class RunsLoaded(Message):
         def __init__(self, runs: list[Any]) -> None:
             super().__init__()
@@ -107,6 +134,14 @@ class IncidentScreen(OncallScreen[None]):
         def __init__(self, problem: Problem) -> None:
             super().__init__()
             self.problem = problem
+
+    class StatusAsked(Message):
+        """What is still open, loaded: ask before moving the incident to `status`."""
+
+        def __init__(self, status: str, still_open: list[str]) -> None:
+            super().__init__()
+            self.status = status
+            self.still_open = still_open
 
     def __init__(self, incident_id: str) -> None:
         super().__init__()
@@ -119,6 +154,7 @@ class IncidentScreen(OncallScreen[None]):
         self.active_panel = "impact"
         self._poll_failed = False
         self.last_seq = 0
+        self.plan: Any | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar(f"Incident {self.incident_id}")
@@ -130,6 +166,7 @@ class IncidentScreen(OncallScreen[None]):
                 impact.border_title = "Blast radius"
                 yield DependencyTree("Loading the blast radius…", id="blast-tree")
                 yield Static("", id="blast-path", classes="path-line")
+                yield ContaminationView("", id="contamination")
             with VerticalScroll(id="people-panel", classes="panel") as people:
                 people.border_title = "Who to call"
                 yield PeoplePanel("Loading owners and rotations…", id="people")
@@ -139,12 +176,13 @@ class IncidentScreen(OncallScreen[None]):
             with Vertical(id="timeline-panel", classes="panel") as timeline:
                 timeline.border_title = "Timeline"
                 yield Timeline(id="timeline")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     class TimelineMoved(Message):
         """The follower thread saw the timeline grow (or could not tell): read what is new."""
 
     def on_mount(self) -> None:
+        self.query_one(ContaminationView).display = False
         self.poll()
         self._following = Following(
             lambda: self.backend.follow(self.incident_id),
@@ -220,7 +258,7 @@ class IncidentScreen(OncallScreen[None]):
         runbooks_problem = None
         try:
             runbooks = self.backend.runbooks_for(impact.asset.ref, impact.affected)
-            runs = self.backend.list_runs(self.incident_id)
+            runs = self.backend.run_records(self.incident_id)
         except Exception as exc:
             runbooks_problem = explain(exc)
         self.post_message(self.ImpactLoaded(impact, index, runbooks, None, runbooks_problem, runs))
@@ -237,9 +275,13 @@ class IncidentScreen(OncallScreen[None]):
         self.impact = message.impact
         name = short_ref(message.impact.asset.ref)
         tree.show_index(message.index, f"{name} feeds")
+        if self.active_panel == "impact" and (
+            self.focused is None or isinstance(self.focused, Tabs)
+        ):
+            tree.focus()  # the arrows move through the radius at once
         self.query_one("#impact-panel").border_title = f"Blast radius ({len(message.index)})"
         self.query_one("#blast-path", Static).update(
-            "Select a node to see the path from the asset."
+            "↑↓ to see the path to a node · e expands every level"
             if len(message.index)
             else "Feeds nothing."
         )
@@ -248,11 +290,43 @@ class IncidentScreen(OncallScreen[None]):
         self.runbooks = message.runbooks
         self.runbooks_problem = message.runbooks_problem
         self._show_runbooks(message.runs)
+        self.load_recovery()
+
+    @work(thread=True, exclusive=True, group="incident-recovery")
+    def load_recovery(self) -> None:
+        """What the run history says read the bad data; without it the tree stays."""
+        try:
+            recovery = self.backend.recovery(self.incident_id)
+        except Exception:  # the structural blast radius is still right; nothing to add
+            recovery = None
+        self.post_message(self.RecoveryLoaded(recovery))
+
+    @on(RecoveryLoaded)
+    def _recovery_loaded(self, message: RecoveryLoaded) -> None:
+        if message.recovery is None:
+            return
+        analysis, self.plan = message.recovery
+        self.query_one("#blast-tree").display = False
+        self.query_one("#blast-path").display = False
+        view = self.query_one(ContaminationView)
+        view.show(analysis)
+        view.display = True
+        self.query_one("#impact-panel").border_title = (
+            f"Contaminated ({len(analysis.contaminated)}) · "
+            f"Downstream, clean ({len(analysis.clean)}) · c: plan"
+        )
+        self.refresh_bindings()
+
+    def action_plan(self) -> None:
+        if self.plan is not None:
+            from tui.screens.plan import PlanScreen
+
+            self.app.push_screen(PlanScreen(self.plan))
 
     def _show_runbooks(self, runs: list[Any]) -> None:
         """Unfinished runs of this incident first (to resume), then the suggested runbooks."""
         self.query_one(RunbookList).show(self.runbooks, self.runbooks_problem, runs)
-        resumable = [f"run:{r.id}" for r in runs if r.status != "done" and not r.dry_run]
+        resumable = [f"run:{r.run.id}" for r in runs if r.resumable]
         self.runbook_ids = resumable + [r.key for r in self.runbooks]
         self.refresh_bindings()
 
@@ -264,7 +338,7 @@ class IncidentScreen(OncallScreen[None]):
     @work(thread=True, exclusive=True, group="incident-runs")
     def load_runs(self) -> None:
         try:
-            runs = self.backend.list_runs(self.incident_id)
+            runs = self.backend.run_records(self.incident_id)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
             return
@@ -278,7 +352,7 @@ class IncidentScreen(OncallScreen[None]):
     def _path(self, message: DependencyTree.PathShown) -> None:
         reached = message.reached
         self.query_one("#blast-path", Static).update(
-            f"{format_path(reached.path)}  ({reached.hops} hops)"
+            Content(f"{format_path(reached.path)}  ({hops_text(reached.hops)})")
         )
 
     # --- panels -------------------------------------------------------------------------------
@@ -306,6 +380,8 @@ class IncidentScreen(OncallScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "run_runbook":
             return True if self.runbook_ids else None
+        if action == "plan":
+            return True if self.plan is not None else None
         if action == "page":
             return True if self.impact is not None and self.impact.page else None
         if action in STATUS_ACTIONS:
@@ -317,7 +393,51 @@ class IncidentScreen(OncallScreen[None]):
 
     def _change_status(self, action: str) -> None:
         status, _ = STATUS_ACTIONS[action]
-        self.write_status(status)
+        if action == "acknowledge":  # "I am on it" changes nothing for anyone else: no question
+            self.write_status(status)
+            return
+        self.ask_status(status)
+
+    @work(thread=True, exclusive=True, group="incident-ask")
+    def ask_status(self, status: str) -> None:
+        """Mitigated and resolved are asked first, naming the incident and what is still open:
+        one key next to `r` must not close a SEV1 with a recovery half done."""
+        try:
+            work = self.backend.open_work(self.incident_id)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.post_message(self.StatusAsked(status, work.lines()))
+
+    @on(StatusAsked)
+    def _status_asked(self, message: StatusAsked) -> None:
+        incident = self.incident
+        if incident is None:
+            return
+        verb = {"mitigated": "Mark mitigated", "resolved": "Resolve"}[message.status]
+        still_open = (
+            "Still open:\n" + "\n".join(f"  • {line}" for line in message.still_open)
+            if message.still_open
+            else "Nothing is still open: no run unfinished, no lease held."
+        )
+        meaning = {
+            "mitigated": "The harm has stopped; the incident stays open until resolved.",
+            "resolved": "The incident is over: its clocks stop and it leaves the open list.",
+        }[message.status]
+
+        def answered(choice: str | None) -> None:
+            if choice == "yes":
+                self.write_status(message.status)
+
+        self.app.push_screen(
+            ChoiceScreen(
+                f"{verb} {incident.id}?",
+                f"{incident.severity} · {incident.title}\n{meaning}\n\n{still_open}",
+                # "Not now" first: it has the focus, so a reflex Enter changes nothing.
+                [("no", "Not now", "n"), ("yes", f"{verb} {incident.id}", "y")],
+            ),
+            callback=answered,
+        )
 
     def action_acknowledge(self) -> None:
         self._change_status("acknowledge")
@@ -335,6 +455,61 @@ class IncidentScreen(OncallScreen[None]):
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
             return
+        self.poll()
+
+    def action_abandon_run(self) -> None:
+        choice = self.query_one(RunbookList).highlighted_runbook
+        if choice is None or not choice.startswith("run:"):
+            self.query_one(Notice).show_problem(
+                Problem(
+                    "No unfinished run is highlighted.",
+                    "In 3 Runbooks, move to a ↻ resume row, then press A.",
+                    kind="warning",
+                )
+            )
+            return
+        run_id = choice.removeprefix("run:")
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self.write_abandon(run_id, reason)
+
+        self.app.push_screen(
+            TextPromptScreen(
+                f"Abandon {run_id}?",
+                "It will not be resumed: it leaves this list, its leases are released, and the "
+                "timeline records who gave up on it, why, and what it had done. Say why.",
+                placeholder="e.g. started on the wrong day; RUN-7 redoes it",
+                submit="Abandon",
+            ),
+            callback=answered,
+        )
+
+    @work(thread=True, group="incident-write")
+    def write_abandon(self, run_id: str, reason: str) -> None:
+        try:
+            self.backend.abandon_run(run_id, reason)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.load_runs()
+        self.poll()
+
+    def action_take_command(self) -> None:
+        self.write_command()
+
+    @work(thread=True, group="incident-write")
+    def write_command(self) -> None:
+        try:
+            incident = self.backend.take_command(self.incident_id)
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.app.call_from_thread(
+            self.query_one(Notice).show_info,
+            f"You command {incident.id} now (on the timeline).",
+            seconds=PAGE_NOTICE_SECONDS,
+        )
         self.poll()
 
     def action_note(self) -> None:
@@ -391,8 +566,11 @@ class IncidentScreen(OncallScreen[None]):
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
             return
-        self.app.call_from_thread(self.query_one(Notice).show_info, summary)
+        self.app.call_from_thread(self._paged, summary)
         self.poll()
+
+    def _paged(self, summary: str) -> None:
+        self.query_one(Notice).show_info(summary, seconds=PAGE_NOTICE_SECONDS)
 
     def action_run_runbook(self) -> None:
         choice = self.query_one(RunbookList).highlighted_runbook

@@ -7,6 +7,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Static
 
@@ -17,6 +18,7 @@ from tui.screens.base import OncallScreen
 from tui.widgets.incident_table import IncidentTable
 from tui.widgets.notice import Notice
 from tui.widgets.title_bar import TitleBar
+from tui.widgets.vocabulary import short_ref
 
 
 class IncidentsScreen(OncallScreen[None]):
@@ -41,6 +43,7 @@ class IncidentsScreen(OncallScreen[None]):
         yield Notice(id="notice")
         yield Static("Loading incidents…", id="list-heading", classes="section-heading")
         yield IncidentTable(id="incidents")
+        yield Static("", id="row-detail")
         yield Static("", id="empty-state")
         yield Footer(compact=True)
 
@@ -90,6 +93,7 @@ class IncidentsScreen(OncallScreen[None]):
         )
         empty = self.query_one("#empty-state", Static)
         empty.display = not message.incidents
+        self.query_one("#row-detail", Static).display = bool(message.incidents)
         if not message.incidents:
             which = "resolved or open" if self.include_closed else "open"
             text = (
@@ -106,6 +110,24 @@ class IncidentsScreen(OncallScreen[None]):
             # Focus the list once there is something in it; typing 'o' still works from anywhere.
             if self.focused is None:
                 table.focus()
+
+    @on(IncidentTable.RowHighlighted)
+    def _row_highlighted(self, event: IncidentTable.RowHighlighted) -> None:
+        """The highlighted incident's whole title: at 80 columns the table cuts it."""
+        key = event.row_key.value
+        incident = next((i for i in self._incidents if i.id == key), None)
+        detail = self.query_one("#row-detail", Static)
+        if incident is None:
+            detail.update("")
+            return
+        detail.update(
+            Content.from_markup(
+                "[b]$id[/b] $title [dim]· $asset[/]",
+                id=incident.id,
+                title=incident.title,
+                asset=short_ref(incident.asset),
+            )
+        )
 
     @on(ProblemOccurred)
     def show_problem(self, message: ProblemOccurred) -> None:

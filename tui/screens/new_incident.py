@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static
 
-from tui.messages import AssetHighlighted, AssetSelected
+from tui.messages import AssetHighlighted, AssetSelected, AssetsNotFound
 from tui.problems import explain
 from tui.screens.base import OncallModal
 from tui.widgets.asset_search import AssetSearch
@@ -41,11 +41,16 @@ class NewIncidentScreen(OncallModal[str | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "Open incident"),
+        Binding("ctrl+o", "open_existing", "Open the existing one", show=False),
     ]
 
     def __init__(self, asset_ref: str | None = None) -> None:
         super().__init__()
         self.asset_ref = asset_ref
+        # An incident already open on the chosen asset, once warned about: a second ctrl+s
+        # opens a new one anyway, ctrl+o opens that one instead.
+        self.existing: str | None = None
+        self.warned_for: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -96,6 +101,12 @@ class NewIncidentScreen(OncallModal[str | None]):
         self.asset_ref = message.ref
         self.query_one("#chosen-asset", Static).update(self._asset_line())
 
+    @on(AssetsNotFound)
+    def _not_found(self, message: AssetsNotFound) -> None:
+        message.stop()
+        self.asset_ref = None  # the last match no longer stands for what was typed
+        self.query_one("#chosen-asset", Static).update(self._asset_line())
+
     @on(AssetSelected)
     def _selected(self, message: AssetSelected) -> None:
         message.stop()
@@ -132,9 +143,29 @@ class NewIncidentScreen(OncallModal[str | None]):
         self.query_one("#form-error", Static).update("Opening…")
         self.open_in_store(NewIncident(self.asset_ref, title, str(severity)))
 
+    def action_open_existing(self) -> None:
+        if self.existing is not None:
+            self.dismiss(self.existing)
+
     @work(thread=True, exclusive=True, group="open-incident")
     def open_in_store(self, draft: NewIncident) -> None:
         try:
+            if self.warned_for != draft.asset:
+                already = self.backend.open_incidents_on(draft.asset)
+                if already:
+                    first = already[0]
+                    self.existing, self.warned_for = first.id, draft.asset
+                    self.app.call_from_thread(
+                        self.query_one("#form-error", Static).update,
+                        Content.from_markup(
+                            "[$warning]⚠ $id is already open on $asset[/] ($title).\n"
+                            "ctrl+o opens $id; ctrl+s again opens a second incident anyway.",
+                            id=first.id,
+                            asset=short_ref(first.asset),
+                            title=first.title,
+                        ),
+                    )
+                    return
             incident = self.backend.open_incident(draft.title, draft.asset, draft.severity)
         except Exception as exc:
             problem = explain(exc)

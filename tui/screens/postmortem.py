@@ -10,6 +10,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, MarkdownViewer, Static
 
@@ -85,7 +86,7 @@ class PostmortemScreen(OncallScreen[None]):
         self.preview = message.preview
         self.query_one(Notice).clear()
         status.update(
-            f"Draft, not saved yet · s saves it as postmortems/{message.preview.filename}"
+            Content(f"Draft, not saved yet · s saves it as postmortems/{message.preview.filename}")
         )
         await self.query_one(MarkdownViewer).document.update(message.preview.markdown)
         self.refresh_bindings()
@@ -120,4 +121,6 @@ class PostmortemScreen(OncallScreen[None]):
             f"✔ {how}: {message.saved.shown_as} — edit it there; saving again never "
             "overwrites your edits."
         )
-        self.query_one("#postmortem-status", Static).update(f"Saved as {message.saved.shown_as}")
+        self.query_one("#postmortem-status", Static).update(
+            Content(f"Saved as {message.saved.shown_as}")
+        )

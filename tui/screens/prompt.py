@@ -31,7 +31,7 @@ class TextPromptScreen(OncallModal[str | None]):
             yield Static(
                 Content.from_markup("[b]$t[/b]", t=self.prompt_title), classes="dialog-title"
             )
-            yield Static(self.explanation, classes="dialog-text")
+            yield Static(Content(self.explanation), classes="dialog-text")
             yield Input(placeholder=self.placeholder, compact=True, id="prompt-input")
             yield Static("", id="form-error", classes="form-error")
             with Horizontal(classes="dialog-buttons"):

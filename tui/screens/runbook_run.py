@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,6 +24,7 @@ from textual.widgets import Button, Footer, RichLog, Static
 
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
+from tui.screens.choice import ChoiceScreen
 from tui.screens.confirm_destructive import ConfirmDestructive
 from tui.screens.prompt import TextPromptScreen
 from tui.screens.run_prompter import TuiPrompter
@@ -32,7 +33,12 @@ from tui.widgets.params_form import ParamsForm
 from tui.widgets.step_detail import StepDetail
 from tui.widgets.step_list import StepList, current_step
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.vocabulary import format_duration, short_ref
+from tui.widgets.vocabulary import format_duration, prose, short_ref
+
+if TYPE_CHECKING:
+    from incidents.leases import Lease
+    from runbooks.history import RunRecord
+    from runbooks.leasing import RunStillActive
 
 STATE_WORDS = {
     "vetted": "✔ vetted",
@@ -53,13 +59,21 @@ class RunbookRunScreen(OncallScreen[None]):
         Binding(
             "ctrl+f", "force_lease", "Force lease", tooltip="Take over a held lease (asks why)"
         ),
+        Binding("shift+down", "scroll_detail(3)", "Scroll down", show=False),
+        Binding("shift+up", "scroll_detail(-3)", "Scroll up", show=False),
     ]
 
     # --- messages from workers ----------------------------------------------------------------
 
     class Loaded(Message):
         def __init__(
-            self, runbook: Any, state: str, catalog: Any, incident: Any, alert: dict[str, str]
+            self,
+            runbook: Any,
+            state: str,
+            catalog: Any,
+            incident: Any,
+            alert: dict[str, str],
+            done_by: RunRecord | None = None,
         ) -> None:
             super().__init__()
             self.runbook = runbook
@@ -67,17 +81,22 @@ class RunbookRunScreen(OncallScreen[None]):
             self.catalog = catalog
             self.incident = incident
             self.alert = alert
+            self.done_by = done_by  # a finished run of this runbook on this asset
 
     class Started(Message):
-        def __init__(self, session: Any) -> None:
+        def __init__(self, session: Any, forced: str | None = None) -> None:
             super().__init__()
             self.session = session
+            self.forced = forced  # the reason, when this start took a lease or run over
 
     class Failed(Message):
-        def __init__(self, problem: Problem, lease: Any | None = None) -> None:
+        def __init__(
+            self, problem: Problem, lease: Any | None = None, forced: str | None = None
+        ) -> None:
             super().__init__()
             self.problem = problem
             self.lease = lease
+            self.forced = forced  # the reason, when this was a takeover that was refused
 
     class StepsChanged(Message):
         """The session's step states changed (a step ran, was skipped, or marked done)."""
@@ -142,8 +161,7 @@ class RunbookRunScreen(OncallScreen[None]):
         with Horizontal(id="run-area"):
             yield StepList(id="steps")
             with Vertical(id="step-side"):
-                with VerticalScroll(id="detail-scroll"):
-                    yield StepDetail("", id="step-detail")
+                yield StepDetail(id="step-detail")
                 yield Static("", id="run-status")
                 yield RichLog(id="run-log", wrap=True, markup=False, highlight=False, min_width=20)
         yield Footer(compact=True)
@@ -201,10 +219,16 @@ class RunbookRunScreen(OncallScreen[None]):
             assert self.runbook_id is not None
             runbook, state = self.backend.runbook(self.runbook_id)
             alert = self.backend.alert_params(self.incident_id)
+            done = None
+            if self.resume_id is None:
+                from runbooks.history import done_by
+
+                records = self.backend.run_records(self.incident_id)
+                done = done_by(records, self.runbook_id, self.asset_ref or incident.asset)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
             return
-        self.post_message(self.Loaded(runbook, state, catalog, incident, alert))
+        self.post_message(self.Loaded(runbook, state, catalog, incident, alert, done))
 
     @on(Loaded)
     async def _loaded(self, message: Loaded) -> None:
@@ -225,9 +249,22 @@ class RunbookRunScreen(OncallScreen[None]):
         if self.resume_id is not None:
             self.resume(self.resume_id, None)
             return
+        if message.done_by is not None and message.state == "vetted":
+            done = message.done_by
+            when = done.run.finished_at or done.run.updated_at
+            self.query_one(Notice).show_problem(
+                Problem(
+                    f"Already done: {done.run.id} ran {done.run.runbook_id} for "
+                    f"{short_ref(self.asset_ref or message.incident.asset)} and finished at "
+                    f"{when:%H:%M} UTC ({done.effects} effects).",
+                    "Starting again checks every step first and repeats nothing already done; "
+                    "escape if the recovery is over.",
+                    kind="warning",
+                )
+            )
         spec = self.runbook.spec
         description = spec.description.strip() if spec.description else spec.title
-        self.query_one("#runbook-description", Static).update(description)
+        self.query_one("#runbook-description", Static).update(prose(description))
         # The alert's values prefill parameters of the same name (the operator can edit them).
         prefill = {name: message.alert[name] for name in spec.params if name in message.alert}
         asset_param = spec.asset_param()
@@ -240,10 +277,16 @@ class RunbookRunScreen(OncallScreen[None]):
 
     # --- starting -----------------------------------------------------------------------------
 
+    def _form(self) -> ParamsForm | None:
+        """The parameters form; there is none when the screen resumes a run."""
+        forms = self.query(ParamsForm)
+        return forms.first() if forms else None
+
     def action_start(self) -> None:
-        if self.session is not None or self.runbook is None or self.busy:
+        form = self._form()
+        if self.session is not None or self.runbook is None or self.busy or form is None:
             return
-        raw, errors = self.query_one(ParamsForm).validate()
+        raw, errors = form.validate()
         if errors:
             self.query_one(Notice).show_problem(
                 Problem(
@@ -265,8 +308,8 @@ class RunbookRunScreen(OncallScreen[None]):
         self.action_toggle_dry_run()
 
     def action_toggle_dry_run(self) -> None:
-        if self.session is not None and not self.session.dry_run:
-            return  # a live run is under way
+        if self.resume_id is not None or (self.session is not None and not self.session.dry_run):
+            return  # a live run is under way, or a resume (no form to go back to)
         if self.vet_state != "vetted":
             self.query_one(Notice).show_problem(
                 Problem(
@@ -283,7 +326,9 @@ class RunbookRunScreen(OncallScreen[None]):
             self.rendered = {}
             self.query_one("#run-area").display = False
             self.query_one("#form-area").display = True
-            self.query_one(ParamsForm).focus_first()
+            form = self._form()
+            if form is not None:
+                form.focus_first()
         self._refresh_heading()
 
     def _engine_options(self, force_reason: str | None) -> Any:
@@ -309,6 +354,7 @@ class RunbookRunScreen(OncallScreen[None]):
                 prompter=self._prompter(),
                 on_event=self._on_engine_event,
             ),
+            force_reason,
         )
 
     @work(thread=True, group="run")
@@ -323,26 +369,36 @@ class RunbookRunScreen(OncallScreen[None]):
                 prompter=self._prompter(),
                 on_event=self._on_engine_event,
             ),
+            force_reason,
         )
 
-    def _open_session(self, busy: str, open_session: Callable[[], Any]) -> None:
+    def _open_session(
+        self, busy: str, open_session: Callable[[], Any], forced: str | None = None
+    ) -> None:
         """Start or resume (in the calling worker): a refusal is shown in place, with the lease
-        takeover offered when a lease is what stood in the way."""
+        takeover offered when a lease is what stood in the way. `forced`: the written reason of
+        a takeover, so the screen can say whether it was taken or refused."""
         self._set_busy(busy)
         try:
             session = open_session()
         except Exception as exc:
             self._set_busy(None)
-            self.post_message(self.Failed(explain(exc), _takeover(exc)))
+            self.post_message(self.Failed(explain(exc), _takeover(exc), forced))
             return
         self._set_busy(None)
-        self.post_message(self.Started(session))
+        self.post_message(self.Started(session, forced))
 
     @on(Started)
     def _started(self, message: Started) -> None:
         self.session = message.session
         self.lease_refused = None
-        self.query_one(Notice).clear()
+        if message.forced:
+            self.query_one(Notice).show_info(
+                f"✔ Taken over: {self.session.run_id} holds the leases now. The takeover and "
+                f"your reason ({message.forced}) are on the timeline."
+            )
+        else:
+            self.query_one(Notice).clear()
         self.query_one("#form-area").display = False
         self.query_one("#run-area").display = True
         self._refresh_heading()
@@ -353,16 +409,13 @@ class RunbookRunScreen(OncallScreen[None]):
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
-        problem = message.problem
         self.lease_refused = message.lease
-        if message.lease is not None and not isinstance(message.lease, str):
-            lease = message.lease
+        problem = refusal_problem(message.problem, message.lease, self.resume_id)
+        if message.forced:
             problem = Problem(
-                f"{short_ref(lease.asset)} is leased by {short_ref(lease.holder)} (run "
-                f"{lease.run_id}{', ' + lease.incident_id if lease.incident_id else ''}) from "
-                f"{lease.host} since {lease.acquired_at:%H:%M:%S} UTC.",
-                "Another run is changing it. Wait for it, talk to its holder, or press ctrl+f to "
-                "take the lease over with a written reason (it goes on the timeline).",
+                f"Takeover refused: {problem.message}",
+                f"Nothing changed; the refusal and your reason are on the timeline. "
+                f"{problem.next_step}",
             )
         self.query_one(Notice).show_problem(problem)
         self._refresh_heading()
@@ -400,10 +453,8 @@ class RunbookRunScreen(OncallScreen[None]):
             return Content.from_markup(
                 "[dim]Dry run finished · ctrl+t: back to the form for a live run[/]"
             )
-        what = "type the asset name to confirm" if current.destructive else "press x to run it"
-        return Content.from_markup(
-            "Next: [b]$id[/b] · $what · s skip · d mark done", id=current.id, what=what
-        )
+        what = "x, then type the asset's name" if current.destructive else "x runs it"
+        return Content.from_markup("Next: [b]$id[/b] · $what", id=current.id, what=what)
 
     def _closing_words(self, states: list[Any]) -> Content:
         if self.session is not None and self.session.dry_run:
@@ -424,10 +475,12 @@ class RunbookRunScreen(OncallScreen[None]):
         for state in states:
             counts[state.status] = counts.get(state.status, 0) + 1
         text = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items())
+        if self.report is not None and self.report.status == "dry_run":
+            return Content.from_markup("[b]Dry run[/b]: $text", text=text)
         if self.report is not None:
             return Content.from_markup(
                 "[b]$run $status[/b]: $text",
-                run=self.report.run_id or "dry run",
+                run=self.report.run_id or "The run",
                 status=self.report.status,
                 text=text,
             )
@@ -471,11 +524,13 @@ class RunbookRunScreen(OncallScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         live = self.session is not None and not self.session.dry_run
         if action == "start":
-            if self.session is not None:
-                return False
+            if self.session is not None or self.resume_id is not None:
+                return False  # resuming has no form to start from
             return True if self.runbook is not None and not self.busy else None
         if action == "toggle_dry_run":
-            if self.session is not None and not self.session.dry_run:
+            if self.resume_id is not None or (
+                self.session is not None and not self.session.dry_run
+            ):
                 return False
             return True if self.runbook is not None and not self.busy else None
         if action in ("run_step", "skip_step", "mark_done"):
@@ -486,6 +541,10 @@ class RunbookRunScreen(OncallScreen[None]):
         if action == "force_lease":
             return self.lease_refused is not None and not self.busy
         return super().check_action(action, parameters)
+
+    def action_scroll_detail(self, lines: int) -> None:
+        """Scroll a long action (SQL) while the step list keeps the focus."""
+        self.query_one(StepDetail).scroll_body(lines)
 
     def action_run_step(self) -> None:
         current = self._current()
@@ -710,9 +769,14 @@ class RunbookRunScreen(OncallScreen[None]):
             else:
                 self.start(self.raw_params, reason)
 
-        if isinstance(refusal, str):  # a resume refused: the run may be alive elsewhere
+        from runbooks.leasing import RunStillActive
+
+        if isinstance(refusal, RunStillActive):  # a resume refused: the run may be alive elsewhere
             title = f"Take over {self.resume_id}?"
-            why = f"{refusal}. Taking it over while it still runs would interleave two runs."
+            why = (
+                f"{refusal.run_id} may still be running on {refusal.host}. Taking it over while "
+                "it still runs would interleave two runs"
+            )
         else:
             title = f"Take over the lease on {short_ref(refusal.asset)}?"
             why = (
@@ -734,6 +798,10 @@ class RunbookRunScreen(OncallScreen[None]):
     def action_back(self) -> None:
         session = self.session
         if session is not None and not session.dry_run and self.report is None and not self.busy:
+            changed = [s for s in self._states() if s.status == "done" and s.effect_count]
+            if changed:
+                self._ask_before_leaving(changed)
+                return
             self.close_and_leave()
             return
         if self.busy and self.session is not None:
@@ -742,6 +810,33 @@ class RunbookRunScreen(OncallScreen[None]):
             )
             return
         self.dismiss()
+
+    def _ask_before_leaving(self, changed: list[Any]) -> None:
+        """A run that changed things and stops half-way leaves the world half-changed (the ETL
+        paused, say): leaving says what was done, what is not, and how to come back."""
+        assert self.session is not None
+        run_id = self.session.run_id
+        left = [s.id for s in self._states() if s.status not in ("done", "skipped")]
+        text = (
+            f"Changed so far: {', '.join(f'{s.id} ({s.title})' for s in changed)}.\n"
+            f"Not done yet: {', '.join(left) or 'nothing'}.\n\n"
+            f"Leaving interrupts {run_id}; its leases are released. Resume it from the incident "
+            f"(3 Runbooks, ↻ resume {run_id}, then r), or abandon it there with A."
+        )
+
+        def answered(choice: str | None) -> None:
+            if choice == "leave":
+                self.close_and_leave()
+
+        self.app.push_screen(
+            ChoiceScreen(
+                f"Leave {run_id} half-done?",
+                text,
+                # "Stay" first: it has the focus, so a reflex Enter keeps the run going.
+                [("stay", "Stay", "s"), ("leave", "Leave, resume later", "l")],
+            ),
+            callback=answered,
+        )
 
     @work(thread=True, group="run")
     def close_and_leave(self) -> None:
@@ -755,15 +850,52 @@ class RunbookRunScreen(OncallScreen[None]):
         self.app.call_from_thread(self.dismiss)
 
 
-def _takeover(exc: BaseException) -> Any | None:
-    """What a refusal lets the operator take over with ctrl+f: the held lease, or (a resume of a
-    run that may still be alive elsewhere) the refusal's text; None when forcing cannot help."""
-    lease = getattr(exc, "lease", None)
-    if lease is not None:
-        return lease
-    if type(exc).__name__ == "RunStillActive":
-        return str(exc).split(";")[0]
+def _takeover(exc: BaseException) -> Lease | RunStillActive | None:
+    """What a refusal lets the operator take over with ctrl+f: the held lease, or a resume of a
+    run that may still be alive on another machine; None when forcing cannot help (nothing is
+    held, or the run's process is alive on this machine)."""
+    from runbooks.leasing import LeaseRefused, RunStillActive
+
+    if isinstance(exc, LeaseRefused):
+        return exc.lease
+    if isinstance(exc, RunStillActive) and exc.alive is not True:
+        return exc
     return None
+
+
+def refusal_problem(
+    problem: Problem, refusal: Lease | RunStillActive | None, resume_id: str | None
+) -> Problem:
+    """A refusal in the app's words (keys, not CLI flags), saying whether the holder's process
+    is gone: then the holder's run is the one to resume."""
+    from runbooks.leasing import RunStillActive, process_alive
+
+    if isinstance(refusal, RunStillActive):
+        return Problem(
+            f"{refusal.run_id} may still be running on {refusal.host}.",
+            "Resume it once that process has stopped, or press ctrl+f to take it over with a "
+            "written reason (it goes on the timeline).",
+        )
+    if refusal is None:
+        return problem
+    lease = refusal
+    held = (
+        f"{short_ref(lease.asset)} is leased by {short_ref(lease.holder)} (run "
+        f"{lease.run_id}{', ' + lease.incident_id if lease.incident_id else ''}) from "
+        f"{lease.host} since {lease.acquired_at:%H:%M:%S} UTC."
+    )
+    if process_alive(lease.host) is False and lease.run_id != resume_id:
+        return Problem(
+            f"{held} Its process is gone: {lease.run_id} stopped without finishing.",
+            f"Resume {lease.run_id} from the incident (its ↻ resume row, then r) to finish it, "
+            "or press ctrl+f to take the lease over for this run with a written reason.",
+            kind="warning",
+        )
+    return Problem(
+        held,
+        "Another run is changing it. Wait for it, talk to its holder, or press ctrl+f to "
+        "take the lease over with a written reason (it goes on the timeline).",
+    )
 
 
 def format_duration_seconds(seconds: float) -> str:

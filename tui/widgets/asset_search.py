@@ -19,7 +19,7 @@ from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from tui.messages import AssetHighlighted, AssetSelected
+from tui.messages import AssetHighlighted, AssetSelected, AssetsNotFound
 from tui.problems import Problem, explain
 
 SEARCH_LIMIT = 50
@@ -122,6 +122,7 @@ class AssetSearch(Vertical):
             options.add_option(Option("Type to search the catalog.", disabled=True))
             return
         if not message.matches:
+            self.post_message(AssetsNotFound(message.query))
             options.add_option(
                 Option(
                     Content.from_markup("No asset matches [b]$q[/b].", q=message.query),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -20,6 +21,9 @@ from textual.widgets.tree import TreeNode
 from tui.widgets.vocabulary import short_ref
 
 PAGE = 100
+
+#: `e` expands the whole tree, up to this many nodes (a 100k-asset blast radius stays a page).
+EXPAND_ALL_LIMIT = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,13 @@ class ReachIndex:
 
 
 class DependencyTree(Tree[Any]):
-    """Blast radius or upstream of one asset; expand to go deeper, select to see the path."""
+    """Blast radius or upstream of one asset; expand to go deeper, select to see the path.
+
+    It opens expanded as far as fits on screen (nearest levels first), so the operator sees
+    the whole radius of a small incident without pressing anything; `e` expands everything.
+    """
+
+    BINDINGS = [Binding("e", "expand_all", "Expand all", tooltip="Expand every level", show=False)]
 
     class PathShown(Message):
         """The operator selected a node: here is how the root reaches it."""
@@ -147,6 +157,50 @@ class DependencyTree(Tree[Any]):
         self.root.data = None
         self._add_children(self.root, index.root, 0)
         self.root.expand()
+        self.expand_to_fit()
+
+    def _rows(self) -> int:
+        """How many lines the tree may fill before it scrolls (a guess before the first layout)."""
+        return self.scrollable_content_region.height or self.size.height or 12
+
+    def expand_to_fit(self, rows: int | None = None) -> None:
+        """Expand level by level (nearest first) while every shown line still fits in `rows`."""
+        budget = (rows or self._rows()) - 1 - len(self.root.children)  # the root line too
+        level = list(self.root.children)
+        while level and budget > 0:
+            following: list[TreeNode[Any]] = []
+            for node in level:
+                if not isinstance(node.data, Reached) or not node.allow_expand:
+                    continue
+                count = len(self._index.children.get(node.data.ref, [])) if self._index else 0
+                if count > budget:
+                    return
+                self._expand_now(node)
+                budget -= len(node.children)
+                following.extend(node.children)
+            level = following
+
+    def _expand_now(self, node: TreeNode[Any]) -> None:
+        """Add a node's children (first page) and open it, without waiting for the event."""
+        if isinstance(node.data, Reached) and not node.children:
+            self._add_children(node, node.data.ref, 0)
+        node.expand()
+
+    def action_expand_all(self) -> None:
+        """Every level open, breadth first, up to `EXPAND_ALL_LIMIT` nodes."""
+        shown = 0
+        level = [self.root]
+        while level and shown < EXPAND_ALL_LIMIT:
+            following: list[TreeNode[Any]] = []
+            for node in level:
+                if node is not self.root and not node.allow_expand:
+                    continue
+                self._expand_now(node)
+                shown += len(node.children)
+                following.extend(node.children)
+                if shown >= EXPAND_ALL_LIMIT:
+                    break
+            level = following
 
     def show_message(self, text: str) -> None:
         self._index = None

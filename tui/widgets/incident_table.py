@@ -84,12 +84,14 @@ class IncidentTable(DataTable[Any]):
         for inc_id, severity, age, status, asset, commander, title in rows:
             self.add_row(
                 self._badge_text(badge_for(SEVERITY, severity)),
-                inc_id,
-                age,
+                # Plain `Text`, never a str: DataTable reads a str cell as Rich markup, and a
+                # title like "Disk full on [/mnt/train]" would crash the list.
+                Text(inc_id),
+                Text(age),
                 self._badge_text(badge_for(INCIDENT_STATUS, status)),
-                asset,
-                commander,
-                title,
+                Text(asset),
+                Text(commander),
+                Text(title),
                 key=inc_id,
             )
 

@@ -30,9 +30,18 @@ class Notice(Static):
             )
         )
 
-    def show_info(self, text: str) -> None:
+    def show_info(self, text: str, *, seconds: float | None = None) -> None:
+        """An information line; with `seconds`, it clears itself then (the same words are on
+        the timeline), so it does not keep rows of an 80x24 screen for minutes."""
         self.set_classes("-info")
         self.update(Content(text))
+        self._shown = text
+        if seconds is not None:
+            self.set_timer(seconds, lambda: self._expire(text))
+
+    def _expire(self, text: str) -> None:
+        if getattr(self, "_shown", None) == text and self.has_class("-info"):
+            self.clear()
 
     def clear(self) -> None:
         self.set_classes("-empty")

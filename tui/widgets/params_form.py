@@ -45,7 +45,7 @@ class ParamsForm(Vertical):
         for name, param in self.spec.params.items():
             required = " *" if param.required else ""
             with Horizontal(classes="field"):
-                yield Label(f"{name}{required}", classes="field-label")
+                yield Label(Content(f"{name}{required}"), classes="field-label")
                 initial = self.prefill.get(name)
                 if initial is None and param.default is not None:
                     initial = str(param.default)
@@ -64,7 +64,7 @@ class ParamsForm(Vertical):
                         id=f"param-{name}",
                     )
             help_text = f"{param.type}" + (f" · {param.help}" if param.help else "")
-            yield Static(help_text, classes="field-help", id=f"help-{name}")
+            yield Static(Content(help_text), classes="field-help", id=f"help-{name}")
             yield Static("", classes="field-error", id=f"error-{name}")
 
     def raw_values(self) -> dict[str, str]:

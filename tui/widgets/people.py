@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
@@ -76,6 +78,36 @@ def people_content(
     return Content("\n").join(lines)
 
 
-class PeoplePanel(Static):
+class PeoplePanel(Vertical):
+    """One line per widget, its indent as padding: at 80 columns a long reason wraps under
+    itself, not at the margin."""
+
+    def __init__(self, text: str = "", *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._initial = text
+        self._plain = text
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content(self._initial), classes="people-line")
+
+    @property
+    def text(self) -> str:
+        return self._plain
+
+    def update(self, text: str | Content) -> None:
+        content = text if isinstance(text, Content) else Content(text)
+        self._fill([content])
+
     def show(self, teams: Sequence[Any], page: Sequence[Any], unpaged: Sequence[Any] = ()) -> None:
-        self.update(people_content(teams, page, unpaged))
+        self._fill(people_content(teams, page, unpaged).split("\n"))
+
+    def _fill(self, lines: Sequence[Content]) -> None:
+        self._plain = "\n".join(line.plain for line in lines)
+        widgets = []
+        for line in lines:
+            indent = len(line.plain) - len(line.plain.lstrip(" "))
+            widget = Static(line[indent:], classes="people-line")
+            widget.styles.padding = (0, 0, 0, indent)
+            widgets.append(widget)
+        self.remove_children()
+        self.mount_all(widgets)

@@ -7,18 +7,29 @@ and dry-run it — but it says so in words, not only in colour.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import OptionList
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from tui.problems import Problem
 
+if TYPE_CHECKING:
+    from runbooks.history import RunRecord
 
-def runbook_label(entry: Any, show_asset: bool) -> Content:
+
+PROGRESS_MARKS = {
+    "done": "[$success]✔ done[/]    ",
+    "partial": "[$warning]◐ partial[/] ",
+}
+
+
+def runbook_label(entry: Any, show_asset: bool, progress: str | None = None) -> Content:
     badge = "[$success]✔ vetted[/]  " if entry.vetted else "[$warning]⚠ unvetted[/]"
+    if progress and entry.vetted:  # done or partial says more than vetted (it had to be)
+        badge = PROGRESS_MARKS[progress]
     target = ""
     if show_asset and entry.asset:
         where = (
@@ -51,9 +62,14 @@ class RunbookList(OptionList):
             self.run_id = run_id
 
     def show(
-        self, entries: Sequence[Any], problem: Problem | None = None, runs: Sequence[Any] = ()
+        self,
+        entries: Sequence[Any],
+        problem: Problem | None = None,
+        runs: Sequence[RunRecord] = (),
     ) -> None:
-        highlighted = self.highlighted
+        """Resumable runs first, then the suggestions marked ✔ done / ◐ partial for their asset.
+        The highlight stays on the same item when rows come or go above it."""
+        kept = self.highlighted_runbook
         self.clear_options()
         self._add_runs(runs)
         if problem is not None:
@@ -73,22 +89,49 @@ class RunbookList(OptionList):
                 Option("No runbook applies to this asset (by id, type or tag).", disabled=True)
             )
             return
-        show_asset = any(e.hops for e in entries)
-        self.add_options(Option(runbook_label(e, show_asset), id=e.key) for e in entries)
-        keep = highlighted is not None and highlighted < self.option_count
-        # The first option by default: an unfinished run (resuming beats starting over), else
-        # the first suggestion.
-        self.highlighted = highlighted if keep else 0
+        from runbooks.history import progress
 
-    def _add_runs(self, runs: Sequence[Any]) -> None:
-        """Runs of this incident that can be resumed come first: finishing one beats starting."""
-        for run in runs:
-            if run.status in ("done",) or run.dry_run:
+        show_asset = any(e.hops for e in entries)
+        marks = {e.key: progress(runs, e.id, e.asset) for e in entries}
+        self.add_options(
+            Option(runbook_label(e, show_asset, marks[e.key]), id=e.key) for e in entries
+        )
+        # The same item as before; but when the run just finished made it done, the next
+        # suggestion not done yet (the next step of the recovery is one `r` away). Else the
+        # first: an unfinished run (resuming beats starting over), else the first suggestion.
+        if kept is not None and marks.get(kept) == "done" and kept not in self._done:
+            kept = next(
+                (
+                    e.key
+                    for e in entries[[x.key for x in entries].index(kept) :]
+                    if not marks[e.key]
+                ),
+                kept,
+            )
+        self._done = {key for key, mark in marks.items() if mark == "done"}
+        index = self._index_of(kept)
+        self.highlighted = index if index is not None else 0
+
+    def _index_of(self, option_id: str | None) -> int | None:
+        if option_id is None:
+            return None
+        try:
+            return self.get_option_index(option_id)
+        except OptionDoesNotExist:  # the item is gone
+            return None
+
+    def _add_runs(self, runs: Sequence[RunRecord]) -> None:
+        """Runs of this incident that can be resumed come first: finishing one beats starting.
+        A start refused before its first step is not one of them (nothing to resume)."""
+        for record in runs:
+            if not record.resumable:
                 continue
+            run = record.run
             self.add_option(
                 Option(
                     Content.from_markup(
-                        "[$warning]↻ resume[/] [b]$id[/b] $runbook [dim]($status, by $who)[/]",
+                        "[$warning]↻ resume[/] [b]$id[/b] $runbook [dim]($status, by $who; "
+                        "A abandons)[/]",
                         id=run.id,
                         runbook=run.runbook_id,
                         status=run.status,
@@ -97,6 +140,8 @@ class RunbookList(OptionList):
                     id=f"run:{run.id}",
                 )
             )
+
+    _done: set[str] = set()  # suggestions marked done at the last show
 
     @property
     def highlighted_runbook(self) -> str | None:

@@ -129,3 +129,23 @@ def short_ref(ref: str | None) -> str:
     rest = rest or ref
     namespace, _, name = rest.rpartition("/")
     return name if namespace in ("", "default") else rest
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`1 hop`, `2 hops`, `1 error`, `0 errors`: counts read as English."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def hops_text(hops: int) -> str:
+    return plural(hops, "hop")
+
+
+def prose(text: str) -> Content:
+    """Text written in a file (a runbook's description), as a person reads it: `code` spans
+    shown bold without their backticks, nothing else interpreted (never markup)."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: show the text as written
+        return Content(text)
+    return Content.assemble(
+        *((part, "bold") if index % 2 else part for index, part in enumerate(parts) if part)
+    )
