@@ -47,6 +47,7 @@ def test_the_migrations_ship_inside_the_package() -> None:
     assert sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py")) == [
         "0001_incidents_and_timeline.py",
         "0002_runs_ledger_leases.py",
+        "0004_lineage_run_history.py",
         "0005_alert_receipts.py",
     ]
 
