@@ -19,6 +19,7 @@ from incidents.store import Store
 from intake.alerts import AlertIntake, AssetMapper, severity_map
 from intake.app import IntakeService, create_app
 from intake.auth import check_bind, load_token
+from intake.lineage import LineageIntake
 from workspace.model import Workspace
 
 DEFAULT_HOST = "127.0.0.1"
@@ -49,7 +50,9 @@ def build_intake(workspace: Workspace, host: str = DEFAULT_HOST) -> Intake:
     mapper = AssetMapper(catalog, config.alerts)
     store = Store.open(workspace.database_url)
     alerts = AlertIntake(store, mapper, severities)
-    service = IntakeService(alerts=alerts, ping=store.ping, token=token)
+    service = IntakeService(
+        alerts=alerts, ping=store.ping, token=token, lineage=LineageIntake(store).ingest
+    )
     return Intake(service, store, list(mapper.problems))
 
 
