@@ -134,6 +134,10 @@ class RunRow(Base):
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # `runbook` (a runbook file) or `page` (the engine's one-step page); see `runbooks.paging`.
+    kind: Mapped[str] = mapped_column(String(16), server_default="runbook")
+    # The session token of the process driving the run now; a takeover replaces it.
+    session: Mapped[str | None] = mapped_column(String(36))
 
 
 class LedgerRow(Base):
@@ -152,6 +156,11 @@ class LedgerRow(Base):
     effect_count: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # The fencing token of the session that wrote the intent (or claimed it since); every later
+    # write of this row is conditional on it. NULL for rows written before tokens existed.
+    session: Mapped[str | None] = mapped_column(String(36))
+    # How many times a session set out to do this step (a claimed in-doubt step is one more).
+    attempts: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
 
 
 class LeaseRow(Base):
@@ -167,6 +176,9 @@ class LeaseRow(Base):
     acquired_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # The fencing token of the session holding it: heartbeat and release match on it, and a
+    # takeover (force or expiry) writes a new one.
+    session: Mapped[str] = mapped_column(String(36), server_default="")
 
 
 # Core handles on the same tables: the hot paths (appends, leases) are single statements whose

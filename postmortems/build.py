@@ -205,7 +205,7 @@ def summarize(
 
 
 def is_runbook_run(run: RunLike) -> bool:
-    """A run of a runbook file, as opposed to the engine's built-in one-step runs (a page is
-    `oncall:page`; no runbook file's id can hold a colon). Built-in runs are told elsewhere in the
-    draft — pages under Detection, from their `page` events — so Response lists runbooks only."""
-    return ":" not in run.runbook_id
+    """A run of a runbook file (`kind` `runbook`), as opposed to the engine's built-in runs (a
+    page). Built-in runs are told elsewhere in the draft — pages under Detection, from their
+    `page` events — so Response lists runbooks only."""
+    return run.kind == "runbook"

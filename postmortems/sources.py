@@ -42,6 +42,7 @@ class RunLike(Protocol):
     operator: str
     dry_run: bool
     status: str
+    kind: str
 
 
 class LedgerLike(Protocol):

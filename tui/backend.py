@@ -365,9 +365,7 @@ class Backend:
     def list_runs(self, incident_id: str) -> list[Any]:
         """The incident's runbook runs (pages are runs too, in the ledger's eyes, but there is
         nothing to resume in one)."""
-        from runbooks.paging import is_page_run
-
-        return [r for r in self.store().list_runs(incident_id=incident_id) if not is_page_run(r)]
+        return self.store().list_runs(incident_id=incident_id, kind="runbook")
 
     def start_run(
         self,

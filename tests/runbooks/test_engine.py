@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.errors import RunbookError
+from runbooks.errors import Fenced, RunbookError
 from runbooks.params import ParamError
 from runbooks.schema import RunbookInvalid
 from runbooks.vetting import NotVetted
@@ -231,11 +231,10 @@ def test_a_second_run_on_a_leased_asset_is_refused_with_holder_incident_and_sinc
         "took over the lease on component:default/demand-forecast from user:default/erin.walsh"
         in overrides[0].message
     )
-    outcome = first.run_step("quarantine-bad")
-    assert (
-        outcome.stop
-        and f"now held by user:default/hiro.tanaka ({taken.run_id})" in outcome.state.message
-    )
+    with pytest.raises(Fenced) as fenced:
+        first.run_step("quarantine-bad")
+    assert fenced.value.by == "user:default/hiro.tanaka"
+    assert str(fenced.value).startswith(f"fenced: {first.run_id} was taken over by ")
     assert demo.query(
         "registry.db", "SELECT COUNT(*) FROM model_versions WHERE status = 'quarantined'"
     ) == [(0,)]

@@ -200,7 +200,7 @@ async def test_pressing_p_again_within_a_minute_pages_nobody_twice(
     pages = [e for e in open_store().events("INC-1") if e.kind == "page"]
     assert len(pages) == 1
     runs = open_store().list_runs(incident_id="INC-1")
-    assert [r.runbook_id for r in runs] == ["oncall:page"]
+    assert [r.kind for r in runs] == ["page"]
 
 
 async def test_paging_many_people_asks_first(make_app, broken, open_store, monkeypatch) -> None:

@@ -350,6 +350,10 @@ _MARKS = {
 
 def _printer(out: Any) -> Any:
     def show(event: EngineEvent) -> None:
+        if event.kind == "preview":  # under the action it previews, before any confirmation
+            for line in event.message.splitlines():
+                typer.echo(f"      would change: {line}", file=out)
+            return
         typer.echo(f"  {_MARKS.get(event.kind, '·')} {event.message}", file=out)
         action = event.data.get("action")
         if isinstance(action, str) and event.kind in ("step_started", "note"):

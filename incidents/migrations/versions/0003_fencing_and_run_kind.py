@@ -1,0 +1,49 @@
+"""Fencing tokens and run kinds.
+
+Each process that drives a run holds a fresh session token. Leases and ledger rows carry it, and
+every write of theirs is conditional on it, so a process whose run was taken over cannot record
+another effect. Ledger rows count the attempts at a step (a claimed in-doubt step is one more).
+Runs say what they are (`runbook` or `page`) instead of a sentinel runbook id, and which session
+drives them now.
+
+Existing rows: leases get an empty token (a session of an older oncall, fenced by any
+takeover), ledger rows one attempt, runs whose runbook id is the old page sentinel
+(`oncall:page`) become `page` runs. Nothing is re-hashed: the timeline is untouched.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("leases") as batch:
+        batch.add_column(sa.Column("session", sa.String(36), nullable=False, server_default=""))
+    with op.batch_alter_table("step_ledger") as batch:
+        batch.add_column(sa.Column("session", sa.String(36), nullable=True))
+        batch.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="1"))
+    with op.batch_alter_table("runs") as batch:
+        batch.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="runbook"))
+        batch.add_column(sa.Column("session", sa.String(36), nullable=True))
+    op.execute("UPDATE runs SET kind = 'page' WHERE runbook_id = 'oncall:page'")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_column("session")
+        batch.drop_column("kind")
+    with op.batch_alter_table("step_ledger") as batch:
+        batch.drop_column("attempts")
+        batch.drop_column("session")
+    with op.batch_alter_table("leases") as batch:
+        batch.drop_column("session")
