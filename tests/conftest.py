@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
-BACKSTAGE_EXAMPLES = SHARED_FIXTURES / "backstage-examples"
-MARQUEZ_EVENTS = SHARED_FIXTURES / "marquez-metadata.template.json"
+# Public data the tests load, copied unchanged into the repository (see fixtures/SOURCES.md): a
+# clone on its own runs every test.
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+BACKSTAGE_EXAMPLES = FIXTURES / "backstage-examples"
+MARQUEZ_EVENTS = FIXTURES / "marquez-metadata.template.json"
+EXTERNAL = FIXTURES / "external"
 DEMO_WORKSPACE = REPO_ROOT / "demo" / "workspace"
 PG_ENV = "ONCALL_TEST_DATABASE_URL"
 
