@@ -88,6 +88,7 @@ def start_run(
         session.load_states()
         return session
     assert incident is not None
+    session.gate.decide_up_front(session.renderer.destructive_assets())
     ctx.run = store.create_run(
         incident.id,
         runbook.id,
@@ -103,6 +104,7 @@ def start_run(
         f"{ctx.actor} started runbook {runbook.id} v{runbook.version} as {ctx.run.id}",
         data={"params": resolved.stored, "sha256": runbook.sha256, "assets": assets},
     )
+    session.gate.record_break_glass()
     _take_leases(session, assets, resuming=False)
     session.load_states()
     return session
@@ -162,6 +164,7 @@ def resume_run(
     ctx = _context(store, env, catalog, runbook, incident, resolved, operator, options, prompter)
     ctx.on_event, ctx.clock, ctx.run = on_event, clock or store.clock, run
     session = RunSession(ctx)
+    session.gate.decide_up_front(session.renderer.destructive_assets())
     _take_leases(session, session.changed_assets(), resuming=True)
     ctx.run = store.claim_run(run.id, ctx.token)  # from now on the run is this session's
     if run.status != "running":
@@ -172,6 +175,7 @@ def resume_run(
         f"started by {run.operator})",
         data={"was": run.status},
     )
+    session.gate.record_break_glass()
     session.load_states()
     return session
 

@@ -18,6 +18,26 @@ from runbooks.run_context import RunContext
 from runbooks.run_state import EngineEvent, StepState
 from runbooks.schema import StepSpec
 
+#: A break-glass reason is at least a sentence: who could not be reached, and why now.
+MIN_BREAK_GLASS_REASON = 15
+
+
+class NotPermitted(RunbookError):
+    """The operator may not run a destructive step of this run and gave no break-glass reason;
+    refused before the run's first effect."""
+
+
+def check_break_glass_reason(reason: str) -> str:
+    """The reason, stripped, or `RunbookError` when it is too short to tell anyone anything."""
+    text = " ".join(reason.split())
+    if len(text) < MIN_BREAK_GLASS_REASON:
+        raise RunbookError(
+            f"a break-glass reason needs at least a sentence ({MIN_BREAK_GLASS_REASON} "
+            f"characters or more, e.g. who you could not reach and why it cannot wait); got "
+            f"{text!r}"
+        )
+    return text
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -29,6 +49,44 @@ class Refusal:
 class Gate:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self.denied: tuple[str, ...] = ()
+
+    def decide_up_front(self, destructive_assets: list[str]) -> None:
+        """Before the run's first effect: may the operator run every destructive step it will
+        reach (owner, on call)? If not, break-glass with a reason, asked once (the option, else
+        the prompter); without one the run is refused now, having changed nothing."""
+        ctx = self.ctx
+        if not destructive_assets:
+            return
+        permission = destructive_permission(
+            ctx.catalog, ctx.operator, destructive_assets, ctx.clock()
+        )
+        if permission.allowed:
+            return
+        reason = ctx.options.break_glass
+        if reason is None:
+            reason = ctx.prompter.break_glass(permission.explain(ctx.operator))
+        if not reason or not reason.strip():
+            raise NotPermitted(
+                f"{permission.explain(ctx.operator)}; refused before any step ran, nothing "
+                "was changed"
+            )
+        ctx.options.break_glass = check_break_glass_reason(reason)
+        self.denied = permission.denied_assets
+
+    def record_break_glass(self) -> None:
+        """The one `override` event of a run that breaks glass (once the run exists)."""
+        ctx = self.ctx
+        denied = self.denied
+        if not denied or ctx.break_glass_recorded:
+            return
+        ctx.break_glass_recorded = True
+        ctx.record(
+            "override",
+            f"break-glass by {ctx.actor} on {', '.join(denied)} for this run's destructive "
+            f"steps: {ctx.options.break_glass}",
+            data={"break_glass": ctx.options.break_glass, "assets": list(denied)},
+        )
 
     def preview(
         self, step: StepSpec, rendered: RenderedAction, *, report: bool = True
@@ -69,13 +127,15 @@ class Gate:
                 basis = "break-glass"
                 if not ctx.options.break_glass:
                     return Refusal(permission.explain(ctx.operator))
-                ctx.record(
-                    "override",
-                    f"{step.id}: break-glass by {ctx.actor} on "
-                    f"{', '.join(permission.denied_assets)}: {ctx.options.break_glass}",
-                    step.id,
-                    {"break_glass": ctx.options.break_glass, "assets": list(assets)},
-                )
+                if not ctx.break_glass_recorded:  # a reason given mid-run (the app asks then)
+                    ctx.break_glass_recorded = True
+                    ctx.record(
+                        "override",
+                        f"{step.id}: break-glass by {ctx.actor} on "
+                        f"{', '.join(permission.denied_assets)}: {ctx.options.break_glass}",
+                        step.id,
+                        {"break_glass": ctx.options.break_glass, "assets": list(assets)},
+                    )
             asked = confirmed or ctx.options.yes_destructive
             if not asked and not ctx.prompter.confirm_destructive(state, assets, rendered.text):
                 return Refusal("destructive step declined")

@@ -17,7 +17,14 @@ from runbooks.keys import step_key
 from runbooks.run_context import RunContext
 from runbooks.run_state import RenderedStep
 from runbooks.schema import StepSpec
-from runbooks.templating import IncidentView, Renderer, StepView, TemplateContext, TemplateProblem
+from runbooks.templating import (
+    IncidentView,
+    NeedsStepOutput,
+    Renderer,
+    StepView,
+    TemplateContext,
+    TemplateProblem,
+)
 
 
 class StepRenderer:
@@ -128,6 +135,20 @@ class StepRenderer:
         for step in self.ctx.runbook.spec.steps:
             if not step.action.read_only:
                 assets.update(self.step_assets(step))
+        return sorted(assets)
+
+    def destructive_assets(self) -> list[str]:
+        """The assets the run's destructive steps change, as far as they are known before it
+        runs (a step whose `assets:` needs an earlier output is decided at that step)."""
+        assets: set[str] = set()
+        for step in self.ctx.runbook.spec.steps:
+            if not step.destructive:
+                continue
+            try:
+                assets.update(self.step_assets(step))
+            except StepTemplateError as exc:
+                if not isinstance(exc.problem, NeedsStepOutput):
+                    raise
         return sorted(assets)
 
     def render(self, step_id: str) -> RenderedStep:

@@ -53,6 +53,8 @@ class RunContext:
     #: This process's fencing token for the run (leases, ledger rows and the run carry it).
     token: str = field(default_factory=new_session)
     outputs: dict[str, StepView] = field(default_factory=dict)
+    #: The run's break-glass `override` is on the timeline (it is recorded once per run).
+    break_glass_recorded: bool = False
     states: dict[str, StepState] = field(default_factory=dict)
 
     @property

@@ -88,9 +88,15 @@ class RunReport:
     operator: str
     dry_run: bool
     steps: tuple[StepState, ...]
+    #: A run that stopped part-way: what its finished steps left changed ...
+    left_changed: tuple[str, ...] = ()
+    #: ... and how to go on (resume) or back (undo by hand).
+    next_step: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "left_changed": list(self.left_changed),
+            "next": self.next_step,
             "run": self.run_id,
             "status": self.status,
             "runbook": self.runbook_id,

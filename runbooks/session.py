@@ -40,7 +40,7 @@ from runbooks.run_state import (
     StepState,
 )
 from runbooks.schema import Runbook, StepSpec
-from runbooks.settle import Settler, count_statuses
+from runbooks.settle import Settler, count_statuses, left_behind
 from runbooks.step_effect import StepEffect
 
 __all__ = ["Clock", "RunSession"]
@@ -232,6 +232,8 @@ class RunSession:
         return outcome
 
     def _stop(self, state: StepState, why: str) -> StepOutcome:
+        if state.status == "failed" and state.message:  # keep why it failed (a resume declined)
+            why = f"{state.message} (not retried: {why})"
         state.message = why
         self._stopped = why
         self.ctx.record("decision", f"{state.id}: not run: {why}", state.id, {"stopped": why})
@@ -270,6 +272,7 @@ class RunSession:
             status = "interrupted"
         else:
             status = "done"
+        left, hint = left_behind(steps, status, ctx.run_id, fenced=self._fenced is not None)
         if ctx.run is not None and not self.dry_run and self._fenced is None:
             try:
                 ctx.store.set_run_status(ctx.run.id, status, session=ctx.token)
@@ -280,7 +283,9 @@ class RunSession:
                 "note",
                 f"{ctx.run.id} ({ctx.runbook.id} v{ctx.runbook.version}) {status}: "
                 f"{count_statuses(steps)}"
-                + (f"; stopped: {self._stopped}" if self._stopped else ""),
+                + (f"; stopped: {self._stopped}" if self._stopped else "")
+                + (f"; left changed: {', '.join(left)}" if hint and left else "")
+                + (f"; {hint}" if hint else ""),
                 data={"status": status, "steps": [s.as_dict() for s in steps]},
             )
         self._finished = RunReport(
@@ -292,6 +297,8 @@ class RunSession:
             ctx.actor,
             self.dry_run,
             steps,
+            left_changed=left,
+            next_step=hint,
         )
         return self._finished
 

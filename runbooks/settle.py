@@ -261,3 +261,21 @@ def brief(output: Mapping[str, Any]) -> dict[str, Any]:
             value = value[:10]
         kept[key] = value
     return kept
+
+
+def left_behind(
+    steps: Sequence[StepState], status: str, run_id: str | None, *, fenced: bool
+) -> tuple[tuple[str, ...], str | None]:
+    """For a run that stopped part-way: what its finished steps left changed, and how to go on
+    (resume) or back (undo those steps by hand). Nothing for a run that finished or a dry run."""
+    if status not in ("failed", "interrupted") or run_id is None:
+        return (), None
+    if fenced:
+        return (), f"{run_id} is another session's now"
+    left = tuple(
+        s.id + (f" ({s.changed})" if s.changed else "")
+        for s in steps
+        if s.status == "done" and s.effect_count > 0
+    )
+    hint = f"continue with `oncall runbook resume {run_id}`"
+    return left, hint + (", or undo those steps by hand" if left else "")

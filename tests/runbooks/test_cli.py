@@ -385,3 +385,31 @@ def test_resume_with_force_and_reason_takes_over_a_run_alive_elsewhere_on_the_ti
     assert override.actor == "user:default/hiro.tanaka"
     assert "took over RUN-1, which may still be running on lap pid 7" in override.message
     assert override.data["reason"] == "erin's laptop is shut"
+
+
+def test_on_a_terminal_break_glass_is_asked_once_and_a_mistyped_confirmation_asks_again(
+    workspace: Path,
+) -> None:
+    import pty
+
+    primary, secondary = pty.openpty()  # stdin is a terminal: the CLI asks
+    # Typed ahead: too short a reason, a real one; a typo in the asset name, then the name.
+    os.write(primary, b"urgent\nana is unreachable since 3 AM\ntrainig-db\ntraining-db\n")
+    argv = oncall_argv(
+        "-w", str(workspace), "--as", "erin.walsh", "runbook", "run",
+        "training-store-partial-load", "-i", "INC-1", *TRAINING_PARAMS, "--yes",
+    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            argv, stdin=secondary, capture_output=True, text=True, timeout=120, check=False
+        )
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "a reason needs at least 15 characters" in done.stdout
+    assert "'trainig-db' is not 'training-db'; try again" in done.stdout
+    assert "RUN-1: done" in done.stdout
+    with Store.open(f"sqlite:///{workspace / '.oncall' / 'state.db'}") as store:
+        overrides = [e for e in store.events("INC-1") if e.kind == "override"]
+    assert [e.data["break_glass"] for e in overrides] == ["ana is unreachable since 3 AM"]

@@ -59,3 +59,43 @@ steps:
     assert report.status == "failed"
     assert "outside the workspace" in report.steps[0].message
     assert not outside.exists()
+
+
+def test_a_run_that_stops_part_way_says_what_it_left_changed_and_how_to_go_on(
+    demo: DemoCase,
+) -> None:
+    report = demo.start("training-store-partial-load", yes_destructive=False).run_all()
+    assert report.status == "interrupted"
+    assert report.left_changed == ("pause-etl", "snapshot-partial")
+    assert report.next_step == (
+        f"continue with `oncall runbook resume {report.run_id}`, or undo those steps by hand"
+    )
+    closing = demo.store.events("INC-1")[-1]
+    assert "left changed: pause-etl, snapshot-partial" in closing.message
+    assert f"`oncall runbook resume {report.run_id}`" in closing.message
+
+
+def test_a_resume_that_is_not_confirmed_keeps_the_original_failure_reason(
+    demo: DemoCase,
+) -> None:
+    demo.add_runbook(
+        """\
+id: flaky
+title: Fails once
+version: 1
+params:
+  asset: {type: asset, required: true}
+steps:
+  - id: fail
+    title: Fails
+    action: {type: command, argv: ["false"]}
+""",
+        name="flaky.yaml",
+    )
+    first = demo.start("flaky", params={"asset": "training-db"}).run_all()
+    assert first.status == "failed"
+    reason = first.steps[0].message
+    assert "exited 1" in reason
+    again = demo.resume(first.run_id or "", operator="ana.lima", yes=False).run_all()
+    assert again.steps[0].message.startswith(reason)
+    assert "not retried: step declined" in again.steps[0].message

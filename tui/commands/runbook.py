@@ -302,12 +302,14 @@ class TerminalPrompter:
             )
             return False
         name = assets[0].rsplit("/", 1)[-1] if assets else step.id
-        typed = typer.prompt(
-            f"    {step.id} is DESTRUCTIVE on {', '.join(assets)}. Type {name!r} to run it",
-            default="",
-            show_default=False,
-        )
-        return typed.strip() == name
+        question = f"    {step.id} is DESTRUCTIVE on {', '.join(assets)}. Type {name!r} to run it"
+        while True:  # a typo asks again; only an empty answer declines
+            typed = typer.prompt(question + " (empty: stop)", default="", show_default=False)
+            if typed.strip() == name:
+                return True
+            if not typed.strip():
+                return False
+            typer.echo(f"      {typed.strip()!r} is not {name!r}; try again", file=self.out)
 
     def confirm_manual(self, step: StepState, instruction: str) -> bool:
         if self.yes:
@@ -331,6 +333,26 @@ class TerminalPrompter:
             return "stop"
         answer = typer.prompt("    did it take effect? [done/redo/stop]", default="stop")
         return answer if answer in ("done", "redo", "stop") else "stop"  # type: ignore[return-value]
+
+    def break_glass(self, explanation: str) -> str | None:
+        from runbooks.gate import MIN_BREAK_GLASS_REASON
+
+        typer.echo(f"  ! {explanation}", file=self.out)
+        if not self.interactive:
+            typer.echo("      (no terminal to ask on: pass --break-glass REASON)", file=self.out)
+            return None
+        while True:
+            reason = typer.prompt(
+                "    break glass? Write why (who you could not reach, why it cannot wait; "
+                "empty: stop)",
+                default="",
+                show_default=False,
+            ).strip()
+            if not reason or len(reason) >= MIN_BREAK_GLASS_REASON:
+                return reason or None
+            typer.echo(
+                f"      a reason needs at least {MIN_BREAK_GLASS_REASON} characters", file=self.out
+            )
 
     def say(self, text: str) -> None:
         typer.echo(f"    {text}", file=self.out)
@@ -378,8 +400,10 @@ def _options(
         raise UsageProblem("--force needs --reason TEXT (it goes on the timeline)")
     if reason and not force:
         raise UsageProblem("--reason goes with --force")
-    if break_glass is not None and not break_glass.strip():
-        raise UsageProblem("--break-glass needs a reason")
+    if break_glass is not None:
+        from runbooks.gate import check_break_glass_reason
+
+        break_glass = check_break_glass_reason(break_glass)
     return RunOptions(
         dry_run=dry_run,
         yes=yes,
@@ -410,6 +434,10 @@ def _finish(report: RunReport, as_json: bool, out: Any) -> None:
                 f"  {step.id:<24} {step.status:<10} effects {step.effect_count}  {step.message}",
                 file=out,
             )
+        if report.left_changed:
+            typer.echo(f"left changed: {', '.join(report.left_changed)}", file=out)
+        if report.next_step:
+            typer.echo(f"next: {report.next_step}", file=out)
     if report.status not in ("done", "dry_run"):
         raise typer.Exit(1)
 
