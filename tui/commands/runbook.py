@@ -251,9 +251,10 @@ def vet_command(
     if as_json:
         print_json({"id": entry.id, **entry.as_dict()})
         return
+    scripts = f", and {len(entry.scripts)} script(s) it runs" if entry.scripts else ""
     typer.echo(
-        f"vetted {entry.id} v{entry.version} (sha256 {entry.sha256[:12]}…) by {entry.reviewer} "
-        f"in {ws.lock_file.name}"
+        f"vetted {entry.id} v{entry.version} (sha256 {entry.sha256[:12]}…{scripts}) by "
+        f"{entry.reviewer} (run by {entry.vetted_by}) in {ws.lock_file.name}"
     )
 
 
