@@ -269,15 +269,16 @@ class Store(RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
             )
             return [Event.from_row(row) for row in rows]
 
-    def verify(self, incident_id: str) -> ChainReport:
-        """Recompute every hash and link of the incident's timeline; name the first bad event."""
+    def verify(self, incident_id: str, anchor: str | None = None) -> ChainReport:
+        """Recompute every hash and link of the incident's timeline; name the first bad event.
+        `anchor`: a head hash recorded outside the database, which must be in the chain."""
         incident_id = normalise_incident_id(incident_id)
         with self._db.read() as conn:
             head = self._incident_row(conn, incident_id)
             rows = conn.execute(
                 select(EVENTS).where(EVENTS.c.incident_id == incident_id).order_by(EVENTS.c.seq)
             )
-            return check_chain(incident_id, rows, head.last_seq, head.head_hash)
+            return check_chain(incident_id, rows, head.last_seq, head.head_hash, anchor)
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -116,7 +116,8 @@ def assemble_draft(
     runs_done = tuple(
         run_summary(run, ledger.get(run.id, ()), ordered) for run in runs if is_runbook_run(run)
     )
-    chain_check = ChainCheck(bool(chain.ok), chain.count, chain.first_bad, chain.reason)
+    head = ordered[-1].hash if ordered else None
+    chain_check = ChainCheck(bool(chain.ok), chain.count, chain.first_bad, chain.reason, head)
     facts = IncidentFacts(
         id=incident.id,
         title=incident.title,

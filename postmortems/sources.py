@@ -32,6 +32,7 @@ class EventLike(Protocol):
     kind: str
     message: str
     data: Mapping[str, Any] | None
+    hash: str
 
 
 class RunLike(Protocol):

@@ -342,3 +342,33 @@ def test_a_workspace_on_a_read_only_filesystem_is_exit_2_and_changes_nothing(
     assert not (fresh / ".oncall").exists()
     with sqlite3.connect(root / ".oncall" / "state.db") as db:
         assert db.execute("SELECT count(*) FROM events").fetchone() == (1,)
+
+
+def test_a_tampered_timeline_is_never_shown_as_whole_and_a_recorded_head_catches_truncation(
+    oncall: Oncall, workspace: Path
+) -> None:
+    oncall("incident", "open", "Partial loads", "--asset", "training-db")
+    oncall("incident", "note", "1", "paused the nightly ETL")
+    oncall("incident", "note", "1", "deleted the partial batches")
+    with sqlite3.connect(workspace / ".oncall" / "state.db") as db:
+        anchor = db.execute("SELECT hash FROM events WHERE seq = 3").fetchone()[0]
+    code, out, _ = oncall("incident", "verify", "INC-1", "--head", anchor)
+    assert code == 0 and "history up to #3 matches --head" in out
+
+    # An attacker deletes the last event and rewrites the head kept on the incident row.
+    with sqlite3.connect(workspace / ".oncall" / "state.db") as db:
+        db.execute("DROP TRIGGER events_append_only_delete")
+        db.execute("DELETE FROM events WHERE seq = 3")
+        head = db.execute("SELECT hash FROM events WHERE seq = 2").fetchone()[0]
+        db.execute("UPDATE incidents SET last_seq = 2, head_hash = ? WHERE id = 'INC-1'", (head,))
+    assert oncall("incident", "verify", "INC-1")[0] == 0  # the database alone cannot tell
+    code, out, _ = oncall("incident", "verify", "INC-1", "--head", anchor)
+    assert code == 1 and f"the anchored head {anchor[:12]}… is not in the verified timeline" in out
+
+    with sqlite3.connect(workspace / ".oncall" / "state.db") as db:
+        db.execute("DROP TRIGGER events_append_only_update")
+        db.execute("UPDATE events SET message = 'did nothing' WHERE seq = 2")
+    code, out, err = oncall("incident", "show", "INC-1")
+    assert code == 1
+    assert "did nothing" in out
+    assert "WARNING: INC-1's timeline does NOT verify at event #2" in err
