@@ -141,6 +141,7 @@ def _read_backstage(
         file=file,
         line=lines.entity_line(),
         spec=_custom_fields(data.get("spec")),
+        alert_selector=_alert_selector(data.get("metadata")),
         system=refs.get("system"),  # type: ignore[arg-type]
         lifecycle=spec.lifecycle,
         email=profile.email if profile else None,
@@ -311,6 +312,18 @@ def _read_rotation(data: dict[str, Any], lines: Lines, file: str, builder: Catal
             escalation=tuple(escalation),
         )
     )
+
+
+ALERT_SELECTOR_ANNOTATION = "oncall/alert-selector"
+
+
+def _alert_selector(metadata: Any) -> str | None:
+    """The `oncall/alert-selector` annotation, the one annotation oncall reads (as text)."""
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    if not isinstance(annotations, dict):
+        return None
+    value = annotations.get(ALERT_SELECTOR_ANNOTATION)
+    return str(value).strip() or None if value is not None else None
 
 
 def _custom_fields(spec: Any) -> dict[str, Any]:

@@ -41,6 +41,9 @@ class Entity:
     members: tuple[str, ...] = ()
     parent: str | None = None
     children: tuple[str, ...] = ()
+    # `metadata.annotations["oncall/alert-selector"]`: the alert labels (`service=ingest,env=prod`)
+    # that `oncall serve` maps to this asset when nothing more direct names one
+    alert_selector: str | None = None
     # what oncall does not read itself: custom spec fields (the modelled ones are fields above)
     spec: dict[str, Any] = field(default_factory=dict)
 

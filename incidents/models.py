@@ -85,7 +85,7 @@ class IncidentRow(Base):
     title: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), index=True)
-    asset: Mapped[str] = mapped_column(Text)
+    asset: Mapped[str] = mapped_column(Text, index=True)
     commander: Mapped[str | None] = mapped_column(Text)
     opened_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
@@ -181,6 +181,25 @@ class LeaseRow(Base):
     session: Mapped[str] = mapped_column(String(36), server_default="")
 
 
+class AlertReceiptRow(Base):
+    """One alert state an intake recorded. The unique key (fingerprint, state, start) is how
+    repeats are recognised, whichever `oncall serve` process receives them."""
+
+    __tablename__ = "alert_receipts"
+    __table_args__ = (UniqueConstraint("fingerprint", "status", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime]
+    alertname: Mapped[str] = mapped_column(Text)
+    asset: Mapped[str] = mapped_column(Text)
+    incident_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("incidents.id"))
+    event_seq: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+
+
 # Core handles on the same tables: the hot paths (appends, leases) are single statements whose
 # rowcount or RETURNING decides, which reads more plainly in Core than through a Session.
 COUNTERS = cast(Table, CounterRow.__table__)
@@ -189,3 +208,4 @@ EVENTS = cast(Table, EventRow.__table__)
 RUNS = cast(Table, RunRow.__table__)
 LEDGER = cast(Table, LedgerRow.__table__)
 LEASES = cast(Table, LeaseRow.__table__)
+ALERT_RECEIPTS = cast(Table, AlertReceiptRow.__table__)

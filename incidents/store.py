@@ -14,8 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, text, update
 
+from incidents.alerts import AlertsMixin
 from incidents.base import StoreBase
 from incidents.canonical import GENESIS_HASH, as_utc, canonical_json, event_hash, normalise_data
 from incidents.canonical import utc_now as _utc_now
@@ -58,7 +59,7 @@ _MOVE_HEAD = (
 )
 
 
-class Store(RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
+class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
     """One open database. Cheap to open; close it (or use it as a context manager) when done."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime] = _utc_now) -> None:
@@ -111,6 +112,11 @@ class Store(RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
     def close(self) -> None:
         self._db.engine.dispose()
 
+    def ping(self) -> None:
+        """One trivial read: StoreUnavailable when the database cannot be reached (health checks)."""
+        with self._db.read() as conn:
+            conn.execute(text("SELECT 1"))
+
     def __enter__(self) -> Store:
         return self
 
@@ -142,38 +148,8 @@ class Store(RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
         commander = (commander.strip() or None) if commander else None
         when = as_utc(at) if at is not None else self._now()
         with self._db.write() as conn:
-            number = self._next_number(conn, "incident")
-            incident_id = f"{INCIDENT_PREFIX}{number}"
-            conn.execute(
-                insert(INCIDENTS).values(
-                    id=incident_id,
-                    number=number,
-                    title=title,
-                    severity=severity,
-                    status="open",
-                    asset=asset,
-                    commander=commander,
-                    opened_at=when,
-                    last_seq=0,
-                    head_hash=GENESIS_HASH,
-                )
-            )
-            self._append(
-                conn,
-                incident_id,
-                last_seq=0,
-                head_hash=GENESIS_HASH,
-                kind="status",
-                message=f"opened: {title}",
-                actor=actor,
-                data={
-                    "to": "open",
-                    "title": title,
-                    "severity": severity,
-                    "asset": asset,
-                    "commander": commander,
-                },
-                at=when,
+            incident_id = self._insert_incident(
+                conn, title, asset, severity, actor=actor, commander=commander, at=when
             )
             return Incident.from_row(self._incident_row(conn, incident_id))
 
@@ -281,6 +257,54 @@ class Store(RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
             return check_chain(incident_id, rows, head.last_seq, head.head_hash, anchor)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _insert_incident(
+        self,
+        conn: Connection,
+        title: str,
+        asset: str,
+        severity: str,
+        *,
+        actor: str,
+        commander: str | None,
+        at: datetime,
+    ) -> str:
+        """Insert an incident and its opening event in the caller's write transaction (values
+        already checked); returns its id. `open_incident` and the alert intake share it."""
+        number = self._next_number(conn, "incident")
+        incident_id = f"{INCIDENT_PREFIX}{number}"
+        conn.execute(
+            insert(INCIDENTS).values(
+                id=incident_id,
+                number=number,
+                title=title,
+                severity=severity,
+                status="open",
+                asset=asset,
+                commander=commander,
+                opened_at=at,
+                last_seq=0,
+                head_hash=GENESIS_HASH,
+            )
+        )
+        self._append(
+            conn,
+            incident_id,
+            last_seq=0,
+            head_hash=GENESIS_HASH,
+            kind="status",
+            message=f"opened: {title}",
+            actor=actor,
+            data={
+                "to": "open",
+                "title": title,
+                "severity": severity,
+                "asset": asset,
+                "commander": commander,
+            },
+            at=at,
+        )
+        return incident_id
 
     @staticmethod
     def _incident_row(conn: Connection, incident_id: str, lock: bool = False) -> Row[Any]:

@@ -27,10 +27,16 @@ class WorkspaceConfig:
     connections: dict[str, str] = field(default_factory=dict)
     operators: dict[str, str] = field(default_factory=dict)  # OS user name -> catalog user ref
     notify_webhook: str | None = None
+    # label name -> label value -> asset: how `oncall serve` finds an alert's asset
+    alerts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # an alert's `severity` label value -> SEV1..SEV4, over the intake's defaults
+    alert_severities: dict[str, str] = field(default_factory=dict)
+    intake: dict[str, str] = field(default_factory=dict)  # `oncall serve` settings (INTAKE_KEYS)
     given: frozenset[str] = frozenset()  # the keys oncall.toml sets (the others are defaults)
 
 
-#: What each key holds: "text" a string, "texts" a list of strings, "table" string -> string.
+#: What each key holds: "text" a string, "texts" a list of strings, "table" string -> string,
+#: "tables" string -> table of strings.
 CONFIG_KEYS: dict[str, str] = {
     "name": "text",
     "database_url": "text",
@@ -40,7 +46,13 @@ CONFIG_KEYS: dict[str, str] = {
     "connections": "table",
     "operators": "table",
     "notify_webhook": "text",
+    "alerts": "tables",
+    "alert_severities": "table",
+    "intake": "table",
 }
+
+#: The keys of the `[intake]` table (`oncall serve`); any other is an error.
+INTAKE_KEYS: frozenset[str] = frozenset({"token_file"})
 
 
 def parse_config(raw: dict[str, Any]) -> WorkspaceConfig:
@@ -56,6 +68,12 @@ def parse_config(raw: dict[str, Any]) -> WorkspaceConfig:
             else:
                 values[key] = raw[key]
     problems.extend(f"unknown key {key!r}" for key in raw if key not in CONFIG_KEYS)
+    if isinstance(values.get("intake"), dict):
+        problems.extend(
+            f"unknown key 'intake.{key}' (known: {', '.join(sorted(INTAKE_KEYS))})"
+            for key in values["intake"]
+            if key not in INTAKE_KEYS
+        )
     if problems:
         raise ValueError("; ".join(problems))
     return WorkspaceConfig(**values, given=frozenset(values))
@@ -72,6 +90,13 @@ def _check_value(key: str, shape: str, value: Any) -> list[str]:
             for i, item in enumerate(value)
             if not isinstance(item, str)
         ]
+    if shape == "tables":
+        if not isinstance(value, dict):
+            return [_wrong(key, "a table of tables of strings", value)]
+        found: list[str] = []
+        for name, item in value.items():
+            found.extend(_check_value(f"{key}.{name}", "table", item))
+        return found
     if not isinstance(value, dict):
         return [_wrong(key, "a table of strings", value)]
     return [

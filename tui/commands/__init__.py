@@ -18,7 +18,14 @@ import typer
 from typer.core import TyperGroup
 
 # Modules in the order their commands appear in `oncall --help`.
-COMMAND_MODULES: tuple[str, ...] = ("graph", "incident", "runbook", "postmortem", "demo")
+COMMAND_MODULES: tuple[str, ...] = (
+    "graph",
+    "incident",
+    "runbook",
+    "postmortem",
+    "serve",
+    "demo",
+)
 
 # Top-level command name → the module under tui/commands/ whose `register` adds it.
 COMMANDS: dict[str, str] = {
@@ -28,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "incident": "incident",
     "runbook": "runbook",
     "postmortem": "postmortem",
+    "serve": "serve",
     "demo": "demo",
 }
 
