@@ -179,6 +179,10 @@ class Backend:
     def events(self, incident_id: str, after_seq: int = 0) -> list[Any]:
         return list(self.store().events(incident_id, after_seq=after_seq))
 
+    def verify(self, incident_id: str) -> Any:
+        """The timeline's hash-chain verdict (`incidents.chain.ChainReport`)."""
+        return self.store().verify(incident_id)
+
     def set_status(self, incident_id: str, status: str) -> Any:
         return self.store().set_status(incident_id, status, actor=self.operator())
 

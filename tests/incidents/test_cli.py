@@ -121,7 +121,8 @@ def test_show_json_has_exactly_the_documented_keys(oncall: Oncall) -> None:
     oncall("incident", "note", "INC-1", "ops-db load 4 of 4 half-written")
     shown = oncall.json("incident", "show", "INC-1")
     assert isinstance(shown, dict)
-    assert list(shown) == [*INCIDENT_KEYS, "events"]
+    assert list(shown) == [*INCIDENT_KEYS, "events", "chain"]
+    assert shown["chain"] == {"ok": True, "first_bad": None, "reason": None}
     assert (shown["severity"], shown["status"], shown["commander"]) == (
         "SEV2",
         "open",

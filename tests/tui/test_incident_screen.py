@@ -220,3 +220,24 @@ async def test_paging_many_people_asks_first(make_app, broken, open_store, monke
         await pilot.press("y")
         await settle(pilot, app)
     assert len([e for e in open_store().events("INC-1") if e.kind == "page"]) == 1
+
+
+async def test_a_timeline_that_does_not_verify_is_never_shown_as_whole(
+    make_app, open_store, workspace
+) -> None:
+    import sqlite3
+
+    from tui.widgets.notice import Notice
+
+    store = open_store()
+    store.open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    store.append_event("INC-1", "note", "paused ETL", OPERATOR)
+    with sqlite3.connect(workspace / ".oncall" / "state.db") as db:
+        db.execute("DROP TRIGGER events_append_only_update")
+        db.execute("UPDATE events SET message = 'did nothing' WHERE seq = 2")
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open(app, pilot)
+        notice = screen.query_one(Notice)
+        assert notice.is_showing
+        assert "This timeline does NOT verify at event #2" in str(notice.render())
