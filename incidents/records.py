@@ -4,6 +4,7 @@ workers, the runbook engine) can keep them across threads and closed sessions.""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -109,3 +110,15 @@ class Event:
             "data": self.data,
             "hash": self.hash,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append with `Store.append_events` (several in one transaction): what the
+    caller says; the store adds the seq, the time (unless `at` backdates it) and the hashes."""
+
+    kind: str
+    message: str
+    actor: str
+    data: Mapping[str, Any] | None = None
+    at: datetime | None = None

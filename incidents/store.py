@@ -9,7 +9,7 @@ re-reads the chain, and many processes appending at once still produce one gap-f
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,15 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, insert, select, text, update
 
 from incidents.alerts import AlertsMixin
+from incidents.appending import Appender, Prepared
 from incidents.base import StoreBase
-from incidents.canonical import GENESIS_HASH, as_utc, canonical_json, event_hash, normalise_data
+from incidents.canonical import (
+    GENESIS_HASH,
+    as_utc,
+    canonical_json,
+    event_hash,
+    normalise_data_text,
+)
 from incidents.canonical import utc_now as _utc_now
 from incidents.chain import ChainReport, check_chain
 from incidents.database import (
@@ -44,7 +51,7 @@ from incidents.lifecycle import (
 )
 from incidents.migrate import upgrade
 from incidents.models import EVENTS, INCIDENTS
-from incidents.records import Event, Incident
+from incidents.records import Event, Incident, NewEvent
 from incidents.runs import RunsMixin
 
 # The append path's statements, built once: constructing a statement per call costs more than
@@ -65,6 +72,8 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
     def __init__(self, db: Database, clock: Callable[[], datetime] = _utc_now) -> None:
         self._db = db
         self.clock = clock
+        # The store's clock, looked up at each append so a test swapping `clock` moves it too.
+        self._appender = Appender(db, lambda: self.clock())
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -110,6 +119,7 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
         return self._db.where
 
     def close(self) -> None:
+        self._appender.close()
         self._db.engine.dispose()
 
     def ping(self) -> None:
@@ -215,23 +225,16 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
     ) -> Event:
         """Add one event to the end of the incident's timeline; returns it with its hash."""
         incident_id = normalise_incident_id(incident_id)
-        check_kind(kind)
-        message = require_text(message, "the event message")
-        actor = require_text(actor, "the actor")
-        clean = normalise_data(data)
-        with self._db.write() as conn:
-            row = self._incident_row(conn, incident_id, lock=True)
-            return self._append(
-                conn,
-                incident_id,
-                last_seq=row.last_seq,
-                head_hash=row.head_hash,
-                kind=kind,
-                message=message,
-                actor=actor,
-                data=clean,
-                at=self._event_time(row, at),
-            )
+        prepared = _prepare(NewEvent(kind, message, actor, data, at))
+        return self._appender.append(incident_id, [prepared])[0]
+
+    def append_events(self, incident_id: str, events: Sequence[NewEvent]) -> list[Event]:
+        """Add several events to the end of the timeline, in order, in one transaction with one
+        move of the chain head: all of them or none. For what is written together (an alert
+        burst, a step's events), at a fraction of the cost of one append each."""
+        incident_id = normalise_incident_id(incident_id)
+        prepared = [_prepare(event) for event in events]
+        return self._appender.append(incident_id, prepared)
 
     def events(self, incident_id: str, after_seq: int = 0) -> list[Event]:
         """The timeline in order; `after_seq` returns only newer events (for live views)."""
@@ -381,6 +384,20 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
         )
 
 
+def _prepare(event: NewEvent) -> Prepared:
+    """Check and normalise one event before the transaction (nothing here needs the lock)."""
+    check_kind(event.kind)
+    data, data_text = normalise_data_text(event.data)
+    return Prepared(
+        kind=event.kind,
+        message=require_text(event.message, "the event message"),
+        actor=require_text(event.actor, "the actor"),
+        data=data,
+        data_text=data_text,
+        at=event.at,
+    )
+
+
 def _prepare_sqlite_path(path: Path, where: str) -> list[Path]:
     """Create the database's directory; return what this call created (to undo on failure)."""
     created: list[Path] = []
@@ -402,4 +419,4 @@ def _prepare_sqlite_path(path: Path, where: str) -> list[Path]:
     return created
 
 
-__all__ = ["ChainReport", "Event", "Incident", "Store", "StoreError"]
+__all__ = ["ChainReport", "Event", "Incident", "NewEvent", "Store", "StoreError"]
