@@ -26,6 +26,8 @@ class WorkspaceConfig:
     runbooks: str = "runbooks"
     connections: dict[str, str] = field(default_factory=dict)
     operators: dict[str, str] = field(default_factory=dict)  # OS user name -> catalog user ref
+    # `--as` / $ONCALL_USER may name anyone, not only the OS user's mapped ref (the demo sets it)
+    allow_impersonation: bool = False
     notify_webhook: str | None = None
     # label name -> label value -> asset: how `oncall serve` finds an alert's asset
     alerts: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -45,6 +47,7 @@ CONFIG_KEYS: dict[str, str] = {
     "runbooks": "text",
     "connections": "table",
     "operators": "table",
+    "allow_impersonation": "bool",
     "notify_webhook": "text",
     "alerts": "tables",
     "alert_severities": "table",
@@ -80,6 +83,8 @@ def parse_config(raw: dict[str, Any]) -> WorkspaceConfig:
 
 
 def _check_value(key: str, shape: str, value: Any) -> list[str]:
+    if shape == "bool":
+        return [] if isinstance(value, bool) else [_wrong(key, "true or false", value)]
     if shape == "text":
         return [] if isinstance(value, str) else [_wrong(key, "a string", value)]
     if shape == "texts":

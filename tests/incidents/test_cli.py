@@ -61,7 +61,7 @@ INCIDENT_KEYS = [
 def make_workspace(root: Path, database_url: str | None = None) -> Path:
     (root / "catalog").mkdir(parents=True)
     (root / "catalog" / "catalog.yaml").write_text(CATALOG, encoding="utf-8")
-    config = 'name = "tiny"\nlineage = []\n'
+    config = 'name = "tiny"\nlineage = []\nallow_impersonation = true\n'
     if database_url:
         config += f'database_url = "{database_url}"\n'
     (root / "oncall.toml").write_text(config, encoding="utf-8")
@@ -373,3 +373,32 @@ def test_a_tampered_timeline_is_never_shown_as_whole_and_a_recorded_head_catches
     assert code == 1
     assert "did nothing" in out
     assert "WARNING: INC-1's timeline does NOT verify at event #2" in err
+
+
+def test_acting_as_someone_else_needs_the_os_user_mapping_or_allow_impersonation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import getpass
+
+    monkeypatch.delenv("ONCALL_USER", raising=False)
+    root = make_workspace(tmp_path / "ws")
+    config = root / "oncall.toml"
+    me = getpass.getuser()
+    config.write_text(
+        f'name = "tiny"\nlineage = []\n\n[operators]\n{me} = "user:default/alice"\n',
+        encoding="utf-8",
+    )
+    oncall = Oncall(root, monkeypatch, capsys)
+    code, _, err = oncall(
+        "--as", "bob", "incident", "open", "Partial loads", "--asset", "training-db"
+    )
+    assert code == 2
+    assert f"--as bob: the OS user {me} is mapped to user:default/alice in [operators]" in err
+    monkeypatch.setenv("ONCALL_USER", "user:default/bob")
+    code, _, err = oncall("incident", "open", "Partial loads", "--asset", "training-db")
+    assert code == 2 and "$ONCALL_USER=user:default/bob" in err
+    monkeypatch.setenv("ONCALL_USER", "alice")  # the OS user's own ref, by its short name
+    assert oncall("incident", "open", "Partial loads", "--asset", "training-db")[0] == 0
+    monkeypatch.delenv("ONCALL_USER")
+    config.write_text('name = "tiny"\nlineage = []\nallow_impersonation = true\n', encoding="utf-8")
+    assert oncall("--as", "bob", "incident", "note", "1", "looking")[0] == 0

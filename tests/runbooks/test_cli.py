@@ -413,3 +413,24 @@ def test_on_a_terminal_break_glass_is_asked_once_and_a_mistyped_confirmation_ask
     with Store.open(f"sqlite:///{workspace / '.oncall' / 'state.db'}") as store:
         overrides = [e for e in store.events("INC-1") if e.kind == "override"]
     assert [e.data["break_glass"] for e in overrides] == ["ana is unreachable since 3 AM"]
+
+
+def test_only_the_os_users_own_ref_may_vet_unless_the_workspace_allows_impersonation(
+    workspace: Path,
+) -> None:
+    config = workspace / "oncall.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("allow_impersonation = true", ""),
+        encoding="utf-8",
+    )
+    done = oncall(
+        workspace,
+        "runbook",
+        "vet",
+        str(workspace / "runbooks" / "model-rollback.yaml"),
+        "--reviewer",
+        "maya.singh",
+    )
+    assert done.returncode == 2
+    assert "--reviewer maya.singh: the OS user" in done.stderr
+    assert "only they may vet as themselves" in done.stderr

@@ -247,6 +247,19 @@ def vet_command(
 
     obj = app_context(ctx)
     ws = obj.workspace
+    if not ws.config.allow_impersonation:  # the reviewer is whoever runs vet (SECURITY.md)
+        from workspace.errors import ImpersonationRefused
+        from workspace.model import os_user
+
+        me = os_user()
+        mapped = ws.config.operators.get(me)
+        if mapped is None or obj.user_ref(mapped) != obj.user_ref(reviewer):
+            raise ImpersonationRefused(
+                f"--reviewer {reviewer}: the OS user {me} "
+                + (f"is mapped to {mapped}" if mapped else "has no entry")
+                + " in [operators] of oncall.toml; only they may vet as themselves "
+                "(allow_impersonation = true lifts this)"
+            )
     entry = vet(Path(file), reviewer, ws.lock_file, catalog=obj.catalog)
     if as_json:
         print_json({"id": entry.id, **entry.as_dict()})
