@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, select, text, update
 
 from incidents.base import StoreBase
-from incidents.canonical import as_utc, normalise_data
+from incidents.canonical import Origin, as_utc, normalise_data
 from incidents.errors import InvalidValue
 from incidents.lifecycle import CLOSED_STATUSES, normalise_severity, require_text
 from incidents.models import ALERT_RECEIPTS, INCIDENTS
@@ -134,7 +134,10 @@ class AlertsMixin(StoreBase):
             actor: str,
             data: Any,
             at: datetime,
+            origin: Origin | None = None,
         ) -> Event: ...
+
+        origin: Origin
 
     def record_alerts(self, alerts: Sequence[IncomingAlert], *, actor: str) -> list[AlertOutcome]:
         """Record a batch of alerts in one transaction: every alert or, on any error, none.
@@ -204,6 +207,7 @@ class AlertsMixin(StoreBase):
             actor=actor,
             data={**alert.data, "asset": alert.asset},
             at=max(now, row.opened_at),
+            origin=self.origin,
         )
         conn.execute(
             update(ALERT_RECEIPTS)

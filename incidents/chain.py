@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from incidents.canonical import GENESIS_HASH, event_hash
+from incidents.canonical import GENESIS_HASH, Origin, event_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,7 @@ def _walk(
             message=row.message,
             data=data,
             prev_hash=row.prev_hash,
+            origin=_origin(row),
         )
         if recomputed != row.hash:
             return _bad(
@@ -144,6 +145,15 @@ def _walk(
             anchor_seq=anchor_seq,
         )
     return ChainReport(ok=True, count=count, anchor_seq=anchor_seq)
+
+
+def _origin(row: Row[Any]) -> Origin | None:
+    """What the row's hash covers about who wrote it; None for events from before (no OS user
+    recorded), whose hashes cover exactly what they always did."""
+    os_user = getattr(row, "os_user", None)
+    if os_user is None:
+        return None
+    return Origin(os_user, row.host or "", bool(row.impersonated))
 
 
 def _bad(count: int, row: Row[Any], reason: str, anchor_seq: int | None = None) -> ChainReport:

@@ -114,6 +114,11 @@ class EventRow(Base):
     data: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Who was at the keyboard (SECURITY.md): set on every new event and covered by its hash;
+    # NULL on events written before, whose hash covers exactly what it always did.
+    os_user: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(Text)
+    impersonated: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class RunRow(Base):

@@ -21,10 +21,12 @@ from incidents.appending import Appender, Prepared
 from incidents.base import StoreBase
 from incidents.canonical import (
     GENESIS_HASH,
+    Origin,
     as_utc,
     canonical_json,
     event_hash,
     normalise_data_text,
+    this_origin,
 )
 from incidents.canonical import utc_now as _utc_now
 from incidents.chain import ChainReport, check_chain
@@ -74,6 +76,9 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
         self.clock = clock
         # The store's clock, looked up at each append so a test swapping `clock` moves it too.
         self._appender = Appender(db, lambda: self.clock())
+        #: Who is at the keyboard, recorded on every event this store appends (SECURITY.md);
+        #: the command line marks it `impersonated` when `--as` names someone else.
+        self.origin: Origin = this_origin()
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -208,6 +213,7 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
                 actor=actor,
                 data={"from": row.status, "to": target, "implied": implied},
                 at=when,
+                origin=self.origin,
             )
             return Incident.from_row(self._incident_row(conn, incident_id))
 
@@ -225,7 +231,7 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
     ) -> Event:
         """Add one event to the end of the incident's timeline; returns it with its hash."""
         incident_id = normalise_incident_id(incident_id)
-        prepared = _prepare(NewEvent(kind, message, actor, data, at))
+        prepared = _prepare(NewEvent(kind, message, actor, data, at), self.origin)
         return self._appender.append(incident_id, [prepared])[0]
 
     def append_events(self, incident_id: str, events: Sequence[NewEvent]) -> list[Event]:
@@ -233,7 +239,7 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
         move of the chain head: all of them or none. For what is written together (an alert
         burst, a step's events), at a fraction of the cost of one append each."""
         incident_id = normalise_incident_id(incident_id)
-        prepared = [_prepare(event) for event in events]
+        prepared = [_prepare(event, self.origin) for event in events]
         return self._appender.append(incident_id, prepared)
 
     def events(self, incident_id: str, after_seq: int = 0) -> list[Event]:
@@ -306,6 +312,7 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
                 "commander": commander,
             },
             at=at,
+            origin=self.origin,
         )
         return incident_id
 
@@ -341,6 +348,7 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
         actor: str,
         data: Mapping[str, Any],
         at: datetime,
+        origin: Origin | None = None,
     ) -> Event:
         """Write the event after `last_seq`/`head_hash` and move the head; the caller holds the
         incident's lock and the transaction."""
@@ -354,6 +362,7 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
             message=message,
             data=data,
             prev_hash=head_hash,
+            origin=origin,
         )
         event_id = conn.execute(
             _INSERT_EVENT,
@@ -367,6 +376,9 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
                 "data": canonical_json(data),
                 "prev_hash": head_hash,
                 "hash": digest,
+                "os_user": origin.os_user if origin else None,
+                "host": origin.host if origin else None,
+                "impersonated": origin.impersonated if origin else None,
             },
         ).scalar_one()
         conn.execute(_MOVE_HEAD, {"incident_id": incident_id, "last_seq": seq, "head_hash": digest})
@@ -381,10 +393,13 @@ class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
             data=dict(data),
             prev_hash=head_hash,
             hash=digest,
+            os_user=origin.os_user if origin else None,
+            host=origin.host if origin else None,
+            impersonated=origin.impersonated if origin else None,
         )
 
 
-def _prepare(event: NewEvent) -> Prepared:
+def _prepare(event: NewEvent, origin: Origin) -> Prepared:
     """Check and normalise one event before the transaction (nothing here needs the lock)."""
     check_kind(event.kind)
     data, data_text = normalise_data_text(event.data)
@@ -395,6 +410,7 @@ def _prepare(event: NewEvent) -> Prepared:
         data=data,
         data_text=data_text,
         at=event.at,
+        origin=origin,
     )
 
 

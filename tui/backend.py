@@ -150,9 +150,11 @@ class Backend:
         with self._store_lock:
             if self._store is None:
                 url = self.workspace().database_url
+                from incidents.canonical import this_origin
                 from incidents.store import Store
 
                 self._store = Store.open(url, clock=self.clock)
+                self._store.origin = this_origin(impersonated=self.context.impersonating)
             return self._store
 
     def close(self) -> None:

@@ -73,10 +73,11 @@ class AppContext:
         ws = self.workspace
         claimed = self.as_user or os.environ.get(ENV_USER)
         ref = self.user_ref(ws.operator(self.as_user))
-        if claimed and not ws.config.allow_impersonation:
+        if claimed:
             me = os_user()
             mapped = ws.config.operators.get(me)
-            if mapped is None or self.user_ref(mapped) != ref:
+            someone_else = mapped is None or self.user_ref(mapped) != ref
+            if someone_else and not ws.config.allow_impersonation:
                 given = f"--as {claimed}" if self.as_user else f"${ENV_USER}={claimed}"
                 mine = f"is mapped to {mapped}" if mapped else "has no entry"
                 raise ImpersonationRefused(
@@ -84,6 +85,18 @@ class AppContext:
                     "as someone else needs allow_impersonation = true there"
                 )
         return ref
+
+    @property
+    def impersonating(self) -> bool:
+        """Whether `--as` / $ONCALL_USER names someone other than the OS user's `[operators]`
+        ref (compared by name, without loading the catalog): the events say "A acting as B"."""
+        from workspace.model import ENV_USER, os_user
+
+        claimed = self.as_user or os.environ.get(ENV_USER)
+        if not claimed:
+            return False
+        mapped = self.workspace.config.operators.get(os_user())
+        return mapped is None or _user_name(mapped) != _user_name(claimed)
 
     def user_ref(self, name: str) -> str:
         """`name` as the catalog's user ref when the catalog knows the user; else as given."""
@@ -94,3 +107,8 @@ class AppContext:
         except GraphError:
             return name
         return entity.ref if entity.kind == "user" else name
+
+
+def _user_name(ref: str) -> str:
+    """`user:default/Alice` → `alice`: a user ref or name reduced to compare two of them."""
+    return ref.strip().lower().removeprefix("user:").rpartition("/")[2]

@@ -130,8 +130,10 @@ def test_show_json_has_exactly_the_documented_keys(oncall: Oncall) -> None:
     )
     assert shown["opened_at"].endswith("Z") and shown["acknowledged_at"] is None
     assert [list(e) for e in shown["events"]] == [
-        ["id", "at", "actor", "kind", "message", "data", "hash"]
+        ["id", "at", "actor", "kind", "message", "data", "hash", "os_user", "host", "impersonated"]
     ] * 2
+    # alice is not the OS user's [operators] ref: the workspace allows acting as her, and says so
+    assert all(e["os_user"] and e["host"] and e["impersonated"] is True for e in shown["events"])
     note = shown["events"][1]
     assert (note["kind"], note["actor"], note["message"]) == (
         "note",
@@ -400,5 +402,18 @@ def test_acting_as_someone_else_needs_the_os_user_mapping_or_allow_impersonation
     monkeypatch.setenv("ONCALL_USER", "alice")  # the OS user's own ref, by its short name
     assert oncall("incident", "open", "Partial loads", "--asset", "training-db")[0] == 0
     monkeypatch.delenv("ONCALL_USER")
-    config.write_text('name = "tiny"\nlineage = []\nallow_impersonation = true\n', encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "[operators]", "allow_impersonation = true\n\n[operators]"
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ONCALL_HOST", "laptop-a")
     assert oncall("--as", "bob", "incident", "note", "1", "looking")[0] == 0
+    events = [e for e in oncall.json("incident", "show", "1")["events"]]  # type: ignore[index]
+    assert [(e["actor"], e["os_user"], e["impersonated"]) for e in events] == [
+        ("user:default/alice", me, False),
+        ("bob", me, True),  # not in this catalog: as given
+    ]
+    shown = oncall("incident", "show", "1")[1]
+    assert f"{me}@laptop-a acting as bob" in shown

@@ -277,8 +277,7 @@ def _print_incident(incident: Incident) -> None:
 
 def _print_timeline(events: list[Event]) -> None:
     rows = [
-        (f"#{e.seq}", _timestamp(e.at), e.actor, e.kind, e.message.replace("\n", " "))
-        for e in events
+        (f"#{e.seq}", _timestamp(e.at), e.who, e.kind, e.message.replace("\n", " ")) for e in events
     ]
     _print_table(None, rows, indent="  ")
 

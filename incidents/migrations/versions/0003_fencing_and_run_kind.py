@@ -7,7 +7,7 @@ Runs say what they are (`runbook` or `page`) instead of a sentinel runbook id, a
 drives them now.
 
 Existing rows: leases get an empty token (a session of an older oncall, fenced by any
-takeover), ledger rows one attempt, runs whose runbook id is the old page sentinel
+takeover), ledger rows one attempt, events no OS user or host (their hashes stay as they were), runs whose runbook id is the old page sentinel
 (`oncall:page`) become `page` runs. Nothing is re-hashed: the timeline is untouched.
 
 Revision ID: 0003
@@ -36,9 +36,18 @@ def upgrade() -> None:
         batch.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="runbook"))
         batch.add_column(sa.Column("session", sa.String(36), nullable=True))
     op.execute("UPDATE runs SET kind = 'page' WHERE runbook_id = 'oncall:page'")
+    # Who was at the keyboard: the OS user and host beside the acting catalog ref, and whether
+    # they acted as someone else. NULL on older events, whose hashes never covered them.
+    with op.batch_alter_table("events") as batch:
+        batch.add_column(sa.Column("os_user", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("host", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("impersonated", sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
+    # Not in batch mode: SQLite would rebuild `events` and lose its append-only triggers.
+    for column in ("impersonated", "host", "os_user"):
+        op.drop_column("events", column)
     with op.batch_alter_table("runs") as batch:
         batch.drop_column("session")
         batch.drop_column("kind")
