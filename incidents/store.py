@@ -51,6 +51,7 @@ from incidents.lifecycle import (
     require_text,
     stages_reached,
 )
+from incidents.live import LiveMixin
 from incidents.migrate import upgrade
 from incidents.models import EVENTS, INCIDENTS
 from incidents.records import Event, Incident, NewEvent
@@ -68,7 +69,7 @@ _MOVE_HEAD = (
 )
 
 
-class Store(AlertsMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
+class Store(AlertsMixin, LiveMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
     """One open database. Cheap to open; close it (or use it as a context manager) when done."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime] = _utc_now) -> None:

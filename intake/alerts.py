@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -337,6 +338,9 @@ class AlertIntake:
         self.store = store
         self.mapper = mapper
         self.severities = dict(severities)
+        # SQLite lets one writer in at a time; queueing this process's requests on a lock is
+        # far cheaper than letting them contend through SQLite's busy-timeout back-off.
+        self._one_writer = threading.Lock() if store.backend == "sqlite" else None
 
     def incoming(self, hook: Webhook) -> tuple[list[IncomingAlert], list[dict[str, Any]]]:
         """The webhook's alerts placed on assets and worded; plus the ones placed on no asset."""
@@ -391,7 +395,11 @@ class AlertIntake:
         """Parse, check, place and record one webhook body: all of it, or (on any error) none."""
         hook = parse_webhook(parse_json(body))
         alerts, unmapped = self.incoming(hook)
-        outcomes = self.store.record_alerts(alerts, actor=ACTOR)
+        if self._one_writer is None:
+            outcomes = self.store.record_alerts(alerts, actor=ACTOR)
+        else:
+            with self._one_writer:
+                outcomes = self.store.record_alerts(alerts, actor=ACTOR)
         unplaced = [o for a, o in zip(alerts, outcomes, strict=True) if a.asset is None]
         for entry, outcome in zip(unmapped, unplaced, strict=True):
             entry["incident"] = outcome.incident_id

@@ -17,4 +17,7 @@ class RunbookEnv:
     runbooks_dir: Path
     lock_file: Path
     connections: Mapping[str, str] = field(default_factory=dict)
+    #: Per connection, where its credential comes from ({"token_env": "X"}); the credential
+    #: itself is read by the action when the step runs, never held here.
+    credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     notify_webhook: str | None = None

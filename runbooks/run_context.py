@@ -107,6 +107,7 @@ class RunContext:
 
         return ActionRuntime(
             connections=self.env.connections,
+            credentials=self.env.credentials,
             workdir=self.env.root,
             timeout=step.timeout,
             idempotency_key=key,

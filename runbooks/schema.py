@@ -158,7 +158,7 @@ class StepSpec(BaseModel):
 
     @model_validator(mode="after")
     def _read_only_is_not_destructive(self) -> StepSpec:
-        if self.destructive and type(self.action).read_only:
+        if self.destructive and self.action.reads_only():
             raise ValueError(f"a {self.action.type} action only reads; it cannot be destructive")
         return self
 

@@ -24,6 +24,8 @@ MARQUEZ_EVENTS = FIXTURES / "marquez-metadata.template.json"
 EXTERNAL = FIXTURES / "external"
 DEMO_WORKSPACE = REPO_ROOT / "demo" / "workspace"
 PG_ENV = "ONCALL_TEST_DATABASE_URL"
+MLFLOW_ENV = "ONCALL_TEST_MLFLOW_URL"
+AIRFLOW_ENV = "ONCALL_TEST_AIRFLOW_URL"
 
 
 def oncall_argv(*args: str) -> list[str]:
@@ -39,6 +41,17 @@ def postgres_admin_url() -> str:
             pytest.fail(f"{PG_ENV} is not set under CI: the PostgreSQL tests must run")
         pytest.skip(f"{PG_ENV} not set (CI sets it; see .ci/run)")
     return url
+
+
+def service_url(env: str, what: str) -> str:
+    """A real service's URL from `env` (`.ci/run` starts the service and exports it), or skip
+    (locally) / fail (CI), exactly like the PostgreSQL tests."""
+    url = os.environ.get(env)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{env} is not set under CI: the {what} tests must run")
+        pytest.skip(f"{env} not set (CI starts {what} and sets it; see .ci/run)")
+    return url.rstrip("/")
 
 
 @pytest.fixture

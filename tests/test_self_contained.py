@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from pathlib import Path
 
 from tests import conftest
@@ -16,7 +17,9 @@ from tests.conftest import FIXTURES, REPO_ROOT
 
 # Notes that travel with the copied data; they describe it and are not data themselves.
 NOTES = {"SOURCES.md", "backstage-examples/README.md", "external/SOURCES.md"}
-SCANNED = ("tests", "bench", "graph", "incidents", "runbooks", "postmortems", "workspace", "tui")
+# Every package the wheel ships, plus the tests and the benchmarks.
+_PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+SCANNED = (*_PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"], "tests", "bench")
 
 
 def _listed_in_sources() -> list[str]:

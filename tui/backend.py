@@ -171,6 +171,10 @@ class Backend:
     def get_incident(self, incident_id: str) -> Any:
         return self.store().get_incident(incident_id)
 
+    def follow(self, incident_id: str) -> Any:
+        """A `Follower` of the incident's timeline (incidents.live); close it when done."""
+        return self.store().follow(incident_id)
+
     def open_incident(self, title: str, asset_ref: str, severity: str) -> Any:
         """Open an incident on a catalog asset; the asset is checked against the catalog first."""
         asset = self.entity(asset_ref)
@@ -354,6 +358,7 @@ class Backend:
             runbooks_dir=workspace.runbooks_dir,
             lock_file=workspace.lock_file,
             connections=workspace.connections,
+            credentials=workspace.credentials,
             notify_webhook=workspace.config.notify_webhook,
         )
 

@@ -12,6 +12,7 @@ the app paints sooner. Both build the same `AppContext`.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from graph.errors import GraphError
@@ -29,11 +30,17 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     WorkspaceError,
 )
 
+# The name the shell knows: it fixes Click's completion variable whichever way oncall was started.
+PROG_NAME = "oncall"
+COMPLETION_VARIABLE = "_ONCALL_COMPLETE"
+
 
 def main() -> None:
     """Console-script entry point: run the app or the Typer app; user errors exit with 2."""
     try:
-        context = app_context(sys.argv[1:])
+        # A shell asking for completions runs a bare `oncall` with this variable set: Typer answers.
+        completing = COMPLETION_VARIABLE in os.environ
+        context = None if completing else app_context(sys.argv[1:])
         if context is not None:
             from tui.app import run_app
 
@@ -41,7 +48,7 @@ def main() -> None:
             return
         from tui.root_command import app
 
-        app()
+        app(prog_name=PROG_NAME)
     except Fenced as exc:
         print(f"oncall: {exc}", file=sys.stderr)
         sys.exit(Fenced.exit_code)

@@ -20,9 +20,18 @@ app = typer.Typer(
     help="A terminal assistant for on-call operators of ML platforms.",
     no_args_is_help=False,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # Typer's --install-completion / --show-completion
     cls=LazyCommandGroup,  # imports a command's module only when that command runs
 )
+
+
+def _print_version(value: bool) -> None:
+    """`--version`: print the version and stop before any workspace is looked at."""
+    if value:
+        from tui.version import __version__
+
+        typer.echo(f"oncall {__version__}")
+        raise typer.Exit()
 
 
 @app.callback(invoke_without_command=True)
@@ -47,6 +56,12 @@ def root(
     as_user: Annotated[
         str | None, typer.Option(*AS_USER_FLAGS, help="Act as this operator (a catalog user ref).")
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Open the app on the workspace (the demo when there is none), or run a sub-command."""
     ctx.obj = AppContext(

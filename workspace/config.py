@@ -24,7 +24,9 @@ class WorkspaceConfig:
     catalog: list[str] = field(default_factory=lambda: ["catalog"])
     lineage: list[str] = field(default_factory=lambda: ["lineage"])
     runbooks: str = "runbooks"
-    connections: dict[str, str] = field(default_factory=dict)
+    connections: dict[str, str] = field(default_factory=dict)  # name -> URL, both forms
+    #: name -> where its credential comes from ({"token_env": "X"}, never the credential itself)
+    connection_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
     operators: dict[str, str] = field(default_factory=dict)  # OS user name -> catalog user ref
     # `--as` / $ONCALL_USER may name anyone, not only the OS user's mapped ref (the demo sets it)
     allow_impersonation: bool = False
@@ -38,14 +40,15 @@ class WorkspaceConfig:
 
 
 #: What each key holds: "text" a string, "texts" a list of strings, "table" string -> string,
-#: "tables" string -> table of strings.
+#: "tables" string -> table of strings, "connections" string -> a URL string or a
+#: `[connections.NAME]` table (see CONNECTION_KEYS).
 CONFIG_KEYS: dict[str, str] = {
     "name": "text",
     "database_url": "text",
     "catalog": "texts",
     "lineage": "texts",
     "runbooks": "text",
-    "connections": "table",
+    "connections": "connections",
     "operators": "table",
     "allow_impersonation": "bool",
     "notify_webhook": "text",
@@ -56,6 +59,13 @@ CONFIG_KEYS: dict[str, str] = {
 
 #: The keys of the `[intake]` table (`oncall serve`); any other is an error.
 INTAKE_KEYS: frozenset[str] = frozenset({"token_file"})
+
+
+#: The keys of a `[connections.NAME]` table: its URL, and where the credential comes from: a
+#: bearer token or a user's password, each read from an environment variable or a file when a
+#: step runs. The workspace holds only these names, so the credential is never stored in it.
+CONNECTION_KEYS = ("url", "token_env", "token_file", "username", "password_env", "password_file")
+CREDENTIAL_KEYS = CONNECTION_KEYS[1:]
 
 
 def parse_config(raw: dict[str, Any]) -> WorkspaceConfig:
@@ -79,7 +89,27 @@ def parse_config(raw: dict[str, Any]) -> WorkspaceConfig:
         )
     if problems:
         raise ValueError("; ".join(problems))
-    return WorkspaceConfig(**values, given=frozenset(values))
+    given = frozenset(values)
+    if "connections" in values:
+        values["connections"], values["connection_credentials"] = _split_connections(
+            values["connections"]
+        )
+    return WorkspaceConfig(**values, given=given)
+
+
+def _split_connections(
+    raw: dict[str, Any],
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """URLs by name, and the credential sources of the connections given as tables."""
+    urls: dict[str, str] = {}
+    credentials: dict[str, dict[str, str]] = {}
+    for name, value in raw.items():
+        if isinstance(value, str):
+            urls[name] = value
+        else:
+            urls[name] = value["url"]
+            credentials[name] = {k: value[k] for k in CREDENTIAL_KEYS if k in value}
+    return urls, credentials
 
 
 def _check_value(key: str, shape: str, value: Any) -> list[str]:
@@ -95,6 +125,16 @@ def _check_value(key: str, shape: str, value: Any) -> list[str]:
             for i, item in enumerate(value)
             if not isinstance(item, str)
         ]
+    if shape == "connections":
+        if not isinstance(value, dict):
+            return [_wrong(key, "a table of URLs or connection tables", value)]
+        problems: list[str] = []
+        for name, item in value.items():
+            if isinstance(item, dict):
+                problems.extend(_check_connection(f"{key}.{name}", item))
+            elif not isinstance(item, str):
+                problems.append(_wrong(f"{key}.{name}", "a URL string or a table", item))
+        return problems
     if shape == "tables":
         if not isinstance(value, dict):
             return [_wrong(key, "a table of tables of strings", value)]
@@ -109,6 +149,38 @@ def _check_value(key: str, shape: str, value: Any) -> list[str]:
         for name, item in value.items()
         if not isinstance(item, str)
     ]
+
+
+def _check_connection(where: str, table: dict[str, Any]) -> list[str]:
+    """A `[connections.NAME]` table: a URL, at most one credential, each source named once."""
+    problems = [
+        _wrong(f"{where}.{k}", "a string", v) for k, v in table.items() if not isinstance(v, str)
+    ]
+    problems += [
+        f"{where}: unknown key {k!r} (known: {', '.join(CONNECTION_KEYS)})"
+        for k in table
+        if k not in CONNECTION_KEYS and k not in ("password", "token")
+    ]
+    if "url" not in table:
+        problems.append(f"{where}: missing 'url'")
+    for a, b in (("token_env", "token_file"), ("password_env", "password_file")):
+        if a in table and b in table:
+            problems.append(f"{where}: give {a!r} or {b!r}, not both")
+    has_token = "token_env" in table or "token_file" in table
+    has_password = "password_env" in table or "password_file" in table
+    if has_token and ("username" in table or has_password):
+        problems.append(f"{where}: give a token or a username and password, not both")
+    if has_password and "username" not in table:
+        problems.append(f"{where}: a password needs 'username'")
+    if "username" in table and not has_password:
+        problems.append(f"{where}: 'username' needs 'password_env' or 'password_file'")
+    for k in ("password", "token"):
+        if k in table:
+            problems.append(
+                f"{where}.{k}: a credential is never written in oncall.toml; name where it "
+                f"comes from with '{k}_env' or '{k}_file'"
+            )
+    return problems
 
 
 def _wrong(where: str, expected: str, value: Any) -> str:

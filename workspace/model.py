@@ -61,6 +61,12 @@ class Workspace:
         """Named connections for `sql` actions, SQLite paths made absolute."""
         return {k: _absolute_sqlite_url(v, self.root) for k, v in self.config.connections.items()}
 
+    @property
+    def credentials(self) -> dict[str, dict[str, str]]:
+        """Where each `[connections.NAME]` table's credential comes from (an environment
+        variable or a file); read only when a step runs, never stored here."""
+        return {k: dict(v) for k, v in self.config.connection_credentials.items()}
+
     def operator(self, explicit: str | None = None) -> str:
         """Who is acting: `--as`, then `$ONCALL_USER`, then the OS-user mapping, then the OS user."""
         if explicit:

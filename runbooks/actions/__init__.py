@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import create_model
 
+from runbooks.actions.airflow import AirflowAction
 from runbooks.actions.base import (
     MISSING,
     Action,
@@ -25,11 +26,21 @@ from runbooks.actions.base import (
 from runbooks.actions.command import CommandAction
 from runbooks.actions.http import HttpAction
 from runbooks.actions.manual import ManualAction
+from runbooks.actions.mlflow import MlflowAction
 from runbooks.actions.notify import NotifyAction
 from runbooks.actions.sql import SqlAction
 
 ACTIONS: dict[str, type[Action]] = {
-    cls.type_name: cls for cls in (SqlAction, HttpAction, CommandAction, ManualAction, NotifyAction)
+    cls.type_name: cls
+    for cls in (
+        SqlAction,
+        HttpAction,
+        CommandAction,
+        ManualAction,
+        NotifyAction,
+        MlflowAction,
+        AirflowAction,
+    )
 }
 
 

@@ -92,6 +92,7 @@ class ActionRuntime:
 
     connections: Mapping[str, str]
     workdir: Path
+    credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     timeout: float = 60.0
     idempotency_key: str | None = None
     notify_webhook: str | None = None
@@ -111,6 +112,11 @@ class Action(BaseModel, ABC):
     checkable: ClassVar[bool] = False
     #: Whether the action only reads; a read-only step takes no lease and is never destructive.
     read_only: ClassVar[bool] = False
+
+    def reads_only(self) -> bool:
+        """Whether this action, with its fields, only reads (`read_only` per type; a type with
+        reading and writing operations, like `mlflow`, answers per operation)."""
+        return type(self).read_only
 
     @abstractmethod
     def render(self, renderer: Renderer, key: KeyFunction | None = None) -> RenderedAction:

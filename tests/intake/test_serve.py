@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def test_a_token_file_in_oncall_toml_is_used(workspace: Path) -> None:
 @pytest.mark.postgres
 def test_a_store_that_cannot_be_reached_gets_503_and_nothing_is_written(tmp_path: Path) -> None:
     admin = make_url(__import__("tests.conftest", fromlist=["x"]).postgres_admin_url())
-    name = f"oncall_t_down_{tmp_path.name[-8:].replace('-', '_')}"
+    name = f"oncall_t_down_{uuid.uuid4().hex[:12]}"
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

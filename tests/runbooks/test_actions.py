@@ -6,6 +6,7 @@ import json
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -277,3 +278,83 @@ def test_notify_prints_without_a_webhook_and_posts_with_one(tmp_path: Path) -> N
         "incident": "INC-1",
     }
     assert route.calls.last.request.headers["Idempotency-Key"] == "nk"
+
+
+def test_sql_preview_reads_what_the_statements_would_change_and_changes_nothing(
+    tmp_path: Path, db: Path
+) -> None:
+    action = ACTIONS["sql"].model_validate(
+        {
+            "type": "sql",
+            "connection": "main",
+            "statement": "DELETE FROM items WHERE name != :keep",
+            "params": {"keep": "{{ keep }}"},
+            "preview": "SELECT COUNT(*) AS rows, COUNT(DISTINCT name) AS names "
+            "FROM items WHERE name != :keep",
+        }
+    )
+    rendered = action.render(renderer(keep="a"))
+    preview = action.preview(rendered, runtime(tmp_path, db))
+    assert preview is not None
+    assert (preview.text, preview.data) == ("1 rows, 1 names", {"rows": 1, "names": 1})
+    assert names(db) == ["a", "b"]
+    result = action.execute(rendered, runtime(tmp_path, db))
+    assert result.changed == "1 row changed"
+    assert names(db) == ["a"]
+    without = ACTIONS["sql"].model_validate(
+        {"type": "sql", "connection": "main", "statement": "DELETE FROM items"}
+    )
+    assert without.preview(without.render(renderer()), runtime(tmp_path, db)) is None
+
+
+def test_sql_preview_is_read_only_and_its_binds_are_checked(tmp_path: Path, db: Path) -> None:
+    sneaky = ACTIONS["sql"].model_validate(
+        {
+            "type": "sql",
+            "connection": "main",
+            "statement": "DELETE FROM items",
+            "preview": "DELETE FROM items",
+        }
+    )
+    with pytest.raises(ActionFailed, match="attempt to write a readonly database"):
+        sneaky.preview(sneaky.render(renderer()), runtime(tmp_path, db))
+    assert names(db) == ["a", "b"]
+    with pytest.raises(ValueError, match="preview uses :who but 'params' does not give it"):
+        ACTIONS["sql"].model_validate(
+            {
+                "type": "sql",
+                "connection": "main",
+                "statement": "DELETE FROM items",
+                "preview": "SELECT COUNT(*) FROM items WHERE name = :who",
+            }
+        )
+    with pytest.raises(ValueError, match="SQL statements are not templated"):
+        ACTIONS["sql"].model_validate(
+            {
+                "type": "sql",
+                "connection": "main",
+                "statement": "DELETE FROM items",
+                "preview": "SELECT '{{ x }}'",
+            }
+        )
+
+
+def test_the_demo_delete_step_previews_the_rows_and_loads_it_deletes(demo: Any) -> None:
+    from runbooks.schema import load_runbook
+
+    book = load_runbook(demo.root / "runbooks" / "training-store-partial-load.yaml")
+    step = book.spec.step("delete-partial")
+    rendered = step.action.render(renderer(since=demo.since))
+    rt = ActionRuntime(connections=demo.env.connections, workdir=demo.root)
+    before = demo.db_bytes()
+    preview = step.action.preview(rendered, rt)
+    assert preview is not None
+    (count,) = demo.query(
+        "training.db",
+        "SELECT COUNT(*) FROM samples WHERE load_id IN (SELECT id FROM loads WHERE status IN "
+        "('partial', 'failed', 'running') AND started_at >= ?)",
+        demo.since,
+    )[0]
+    assert count > 0
+    assert preview.text == f"deletes {count} rows of 4 loads"
+    assert demo.db_bytes() == before

@@ -9,6 +9,7 @@ import pytest
 from workspace.config import WorkspaceConfig, read_config
 from workspace.discovery import open_workspace
 from workspace.errors import WorkspaceError
+from workspace.model import Workspace
 
 
 def _config(tmp_path: Path, text: str) -> Path:
@@ -96,13 +97,59 @@ def test_a_table_key_that_is_not_a_table_of_strings_names_the_entry_at_fault(
     tmp_path: Path,
 ) -> None:
     assert _error(tmp_path, 'connections = "x"') == (
-        "connections: must be a table of strings, not a string"
+        "connections: must be a table of URLs or connection tables, not a string"
     )
     assert _error(tmp_path, '[connections]\na = 1\nb = "ok"\n[connections.c]\nd = "e"') == (
-        "connections.a: must be a string, not an integer; connections.c: must be a string, not a table"
+        "connections.a: must be a URL string or a table, not an integer; connections.c: unknown "
+        "key 'd' (known: url, token_env, token_file, username, password_env, password_file); "
+        "connections.c: missing 'url'"
     )
     assert _error(tmp_path, "[operators]\nroot = 1") == (
         "operators.root: must be a string, not an integer"
+    )
+
+
+def test_a_connection_table_names_its_url_and_where_the_credential_comes_from(
+    tmp_path: Path,
+) -> None:
+    config = read_config(
+        _config(
+            tmp_path,
+            '[connections]\nops = "sqlite:///ops.db"\n'
+            '[connections.registry]\nurl = "http://mlflow:5000"\ntoken_env = "MLFLOW_TOKEN"\n'
+            '[connections.airflow]\nurl = "http://airflow:8080"\nusername = "oncall"\n'
+            'password_file = "/run/secrets/airflow"\n',
+        )
+    )
+    assert config.connections == {
+        "ops": "sqlite:///ops.db",
+        "registry": "http://mlflow:5000",
+        "airflow": "http://airflow:8080",
+    }
+    assert config.connection_credentials == {
+        "registry": {"token_env": "MLFLOW_TOKEN"},
+        "airflow": {"username": "oncall", "password_file": "/run/secrets/airflow"},
+    }
+    workspace = Workspace(tmp_path.resolve(), config)
+    assert workspace.credentials == config.connection_credentials
+
+
+def test_a_connection_table_refuses_a_credential_written_in_it_and_half_given_sources(
+    tmp_path: Path,
+) -> None:
+    assert _error(tmp_path, '[connections.a]\nurl = "http://a"\npassword = "hunter2"\n') == (
+        "connections.a.password: a credential is "
+        "never written in oncall.toml; name where it comes from with 'password_env' or "
+        "'password_file'"
+    )
+    assert _error(
+        tmp_path,
+        '[connections.a]\nurl = "http://a"\ntoken_env = "T"\ntoken_file = "/t"\n'
+        '[connections.b]\nurl = 5\nusername = "u"\n',
+    ) == (
+        "connections.a: give 'token_env' or 'token_file', not both; connections.b.url: must be "
+        "a string, not an integer; connections.b: 'username' needs 'password_env' or "
+        "'password_file'"
     )
 
 

@@ -1,4 +1,4 @@
-"""`oncall incident` commands: open, list, show, note, ack, mitigate, resolve, verify.
+"""`oncall incident` commands: open, list, show, watch, note, ack, mitigate, resolve, verify.
 
 The asset and commander are resolved against the catalog here, before the store is touched, so a
 typo is refused (with the closest names) and nothing is written. The actor of every change is
@@ -135,6 +135,39 @@ def _warn_broken(incident_id: str, chain: Any) -> None:
         bold=True,
         err=True,
     )
+
+
+@incident_app.command("watch")
+def watch(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> None:
+    """Follow the timeline as it grows, like tail -f (Ctrl-C stops). `--json`: one event a line."""
+    import json
+
+    with open_store(ctx) as store:
+        incident = store.get_incident(incident_id)
+        events = store.events(incident.id)
+        if not as_json:
+            _print_incident(incident)
+            typer.echo("")
+            typer.echo("timeline (times in UTC; following, Ctrl-C stops)")
+
+        def show(batch: list[Event]) -> None:
+            for event in batch:
+                if as_json:
+                    typer.echo(json.dumps(event.to_json(), ensure_ascii=False, default=str))
+                else:
+                    _print_timeline([event])
+
+        show(events)
+        last = events[-1].seq if events else 0
+        try:
+            with store.follow(incident.id) as follower:
+                while True:
+                    if follower.wait(1.0):
+                        fresh = store.events(incident.id, after_seq=last)
+                        show(fresh)
+                        last = fresh[-1].seq if fresh else last
+        except KeyboardInterrupt:
+            return
 
 
 @incident_app.command("note")

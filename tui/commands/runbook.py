@@ -82,6 +82,7 @@ def _env(ctx: typer.Context) -> RunbookEnv:
         runbooks_dir=ws.runbooks_dir,
         lock_file=ws.lock_file,
         connections=ws.connections,
+        credentials=ws.credentials,
         notify_webhook=ws.config.notify_webhook,
     )
 

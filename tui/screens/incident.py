@@ -1,13 +1,14 @@
 """One incident: status and timers, blast radius, who to call, runbooks, the live timeline.
 
 On a wide terminal the four panels share the screen; at 80x24 one panel shows at a time and
-the keys 1 to 4 (or the tabs) switch between them. The incident and its timeline are polled from
-the store every second in a worker, so a note written by a colleague on another machine appears
-without anyone pressing anything.
+the keys 1 to 4 (or the tabs) switch between them. The timeline is followed live: on PostgreSQL
+the store pushes each append (LISTEN/NOTIFY), on SQLite the chain head is checked twice a second,
+so a note written by a colleague on another machine appears without anyone pressing anything.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from textual import on, work
@@ -148,10 +149,40 @@ class IncidentScreen(OncallScreen[None]):
                 yield Timeline(id="timeline")
         yield Footer(compact=True)
 
+    class TimelineMoved(Message):
+        """The follower thread saw the timeline grow (or could not tell): read what is new."""
+
     def on_mount(self) -> None:
         self.poll()
-        self.set_interval(self.POLL_SECONDS, self.poll)
+        self._stop_following = threading.Event()
+        threading.Thread(
+            target=self._follow, name=f"follow-{self.incident_id}", daemon=True
+        ).start()
         self._layout_for(self.app.size.width, self.app.size.height)
+
+    def on_unmount(self) -> None:
+        self._stop_following.set()
+
+    def _follow(self) -> None:
+        """Wake `poll` when the timeline grows: at once on PostgreSQL (LISTEN/NOTIFY), by the
+        chain head every half second on SQLite. A plain thread rather than a worker: it runs as
+        long as the screen does, and workers are for work that finishes. If following fails
+        (the store is down), it polls every POLL_SECONDS and tries again."""
+        stop = self._stop_following
+        while not stop.is_set():
+            try:
+                with self.backend.follow(self.incident_id) as follower:
+                    while not stop.is_set():
+                        if follower.wait(0.5):
+                            self.post_message(self.TimelineMoved())
+            except Exception:  # the store failed; poll shows the problem and its end
+                if stop.wait(self.POLL_SECONDS):
+                    return
+                self.post_message(self.TimelineMoved())
+
+    @on(TimelineMoved)
+    def _timeline_moved(self) -> None:
+        self.poll()
 
     def on_resize(self, event: Resize) -> None:
         self._layout_for(event.size.width, event.size.height)
