@@ -66,12 +66,18 @@ def test_a_run_that_stops_part_way_says_what_it_left_changed_and_how_to_go_on(
 ) -> None:
     report = demo.start("training-store-partial-load", yes_destructive=False).run_all()
     assert report.status == "interrupted"
-    assert report.left_changed == ("pause-etl", "snapshot-partial")
+    assert report.left_changed == (
+        "pause-etl (1 row changed)",
+        "snapshot-partial (490 rows changed)",
+    )
     assert report.next_step == (
         f"continue with `oncall runbook resume {report.run_id}`, or undo those steps by hand"
     )
     closing = demo.store.events("INC-1")[-1]
-    assert "left changed: pause-etl, snapshot-partial" in closing.message
+    assert (
+        "left changed: pause-etl (1 row changed), snapshot-partial (490 rows changed)"
+        in closing.message
+    )
     assert f"`oncall runbook resume {report.run_id}`" in closing.message
 
 
