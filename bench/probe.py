@@ -77,7 +77,13 @@ def _keystrokes(query: str) -> list[str]:
 
 def run_queries(workspace_dir: Path, repeats: int, fuzzy: bool) -> dict[str, Any]:
     """Blast radius from the big source and per-keystroke fuzzy search, with their baselines."""
-    from bench.baselines import SqliteEdges, networkx_bfs, networkx_graph, textual_fuzzy
+    from bench.baselines import (
+        SqliteEdges,
+        networkx_bfs,
+        networkx_graph,
+        rapidfuzz_extract,
+        textual_fuzzy,
+    )
     from graph.loader import load_catalog
     from graph.queries import blast_radius, find
     from workspace.discovery import open_workspace
@@ -138,6 +144,7 @@ def run_queries(workspace_dir: Path, repeats: int, fuzzy: bool) -> dict[str, Any
         per_key = [statistics.median(r[i] for r in rounds) for i in range(len(keys))]
         names = [entity.name for entity in catalog.entities.values()]
         base = [timed(lambda k=k: textual_fuzzy(names, k, limit=20), 1)[0][0] for k in keys]
+        rapid = [timed(lambda k=k: rapidfuzz_extract(names, k, limit=20), 1)[0][0] for k in keys]
         top_ours = [m.ref for m in find(catalog, query, limit=3)]
         top_base = [name for _, name in textual_fuzzy(names, query, limit=3)]
         result["fuzzy"] = {
@@ -146,6 +153,8 @@ def run_queries(workspace_dir: Path, repeats: int, fuzzy: bool) -> dict[str, Any
             "ours_s": per_key,
             "ours_first_call_s": first_call_s,
             "textual_s": base,
+            "rapidfuzz_s": rapid,
+            "top_rapidfuzz": [name for name, _, _ in rapidfuzz_extract(names, query, limit=3)],
             "candidates": len(names),
             "top_ours": top_ours,
             "top_textual": top_base,

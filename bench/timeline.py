@@ -273,7 +273,7 @@ def _row(
         "row": name,
         "ours": round(ours, 4),
         "baseline": None if baseline is None else round(baseline, 4),
-        "ratio": None if ratio is None else round(ratio, 4),
+        "ratio": ratio,
         "target_ratio": target_ratio,
         "unit": unit,
         "status": status,

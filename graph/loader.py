@@ -7,6 +7,11 @@ through `graph.sources`, which remembers what was read so that `graph.cache` can
 whether a cached catalog still matches the files. Content problems never raise: they land in
 `Catalog.problems` and everything else loads. The YAML and pydantic readers are imported only
 when files are actually read, so a cached load never pays for them.
+
+Each catalog file is parsed into a replayable part (`graph.parts`) and the parts are replayed
+into one builder in file order: that lets large catalogs be parsed by a process pool, and lets
+a cache directory keep each file's part, so after one file changed only that file is parsed
+again (issue 16). Either way the catalog, its problems and their order are the serial ones.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import os
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from graph.cache import read_cached, write_cached
+from graph.cache import code_key, read_cached, write_cached
 from graph.errors import CatalogError
 from graph.model import Catalog
+from graph.parts import EntityRecord, Part, PartCache, load_part, reshare
+from graph.records import Problem
 from graph.sources import Sources
 
 if TYPE_CHECKING:
@@ -31,16 +38,28 @@ LINEAGE_SUFFIXES: tuple[str, ...] = (".json", ".ndjson", ".jsonl")
 GLOB_CHARS = "*?["
 
 
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+"""Below this much catalog text to parse, a process pool costs more (starting interpreters that
+import YAML and pydantic) than it saves."""
+MAX_WORKERS = 8
+
+
 def load_catalog(
     catalog_paths: Sequence[Path],
     lineage_paths: Sequence[Path] = (),
     cache_dir: Path | None = None,
+    *,
+    workers: int | None = None,
 ) -> Catalog:
     """Read every catalog and lineage file into one linked Catalog.
 
     Raises CatalogError only when a given path does not exist. With a `cache_dir`, a catalog
     cached there from the same files is returned instead of reading them, and a fresh load is
-    cached there (see `graph.cache` for when a cache counts as the same).
+    cached there (see `graph.cache` for when a cache counts as the same); each file's parse is
+    cached there too (`graph.parts`), so after one file changed only that file is parsed again.
+
+    `workers`: processes parsing catalog files at once; None picks the CPU count when there is
+    enough text to be worth it, 1 parses in this process. The result is the same either way.
     """
     for path in [*catalog_paths, *lineage_paths]:
         if not Path(path).exists():
@@ -50,19 +69,27 @@ def load_catalog(
         if cached is not None:
             return cached
     sources = Sources()
-    catalog = _read_files(list(catalog_paths), list(lineage_paths), sources)
+    parts = PartCache(Path(cache_dir) / "parts", code_key()) if cache_dir is not None else None
+    catalog = _read_files(list(catalog_paths), list(lineage_paths), sources, parts, workers)
     if cache_dir is not None:
         write_cached(cache_dir, catalog_paths, lineage_paths, sources, catalog)
     return catalog
 
 
-def _read_files(catalog_paths: list[Path], lineage_paths: list[Path], sources: Sources) -> Catalog:
+def _read_files(
+    catalog_paths: list[Path],
+    lineage_paths: list[Path],
+    sources: Sources,
+    parts: PartCache | None = None,
+    workers: int | None = None,
+) -> Catalog:
     # the readers bring YAML and pydantic: imported only when files are actually read
     from graph.builder import CatalogBuilder
     from graph.lineage import read_lineage_text
 
     builder = CatalogBuilder()
-    _read_catalog(catalog_paths, builder, sources)
+    with _Parser(workers) as parser:
+        _read_catalog(catalog_paths, builder, sources, parts, parser)
     for path in _expand(lineage_paths, LINEAGE_SUFFIXES, sources):
         text = _read_text(path, builder, sources)
         if text is not None:
@@ -70,10 +97,19 @@ def _read_files(catalog_paths: list[Path], lineage_paths: list[Path], sources: S
     return builder.finish()
 
 
-def _read_catalog(paths: list[Path], builder: CatalogBuilder, sources: Sources) -> None:
-    from graph.backstage import read_document
-    from graph.yamldocs import YamlFailure, iter_documents
-
+def _read_catalog(
+    paths: list[Path],
+    builder: CatalogBuilder,
+    sources: Sources,
+    parts: PartCache | None = None,
+    parser: _Parser | None = None,
+) -> None:
+    """Every catalog file, breadth first from `paths` (Location targets join the end of the
+    queue), in waves: the files queued when a wave starts are parsed together (in parallel
+    when worth it, or from the part cache), then replayed into the builder one by one in queue
+    order, which queues the next wave. The order of files, and so of problems and of which of
+    two duplicate definitions wins, is the serial order."""
+    parser = parser or _Parser(1)
     queue: deque[tuple[Path, bool]] = deque()
     for path in paths:
         path = Path(path)
@@ -82,23 +118,135 @@ def _read_catalog(paths: list[Path], builder: CatalogBuilder, sources: Sources) 
         else:
             queue.append((path, True))
     seen: set[Path] = set()
+    used: set[str] = set()
     while queue:
-        path, strict = queue.popleft()
-        key = path.resolve()
-        if key in seen:
-            continue
-        seen.add(key)
-        text = _read_text(path, builder, sources)
-        if text is None:
-            continue
+        wave: list[tuple[Path, bool]] = []
+        while queue:
+            path, strict = queue.popleft()
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                wave.append((path, strict))
+        for path, _strict, file, part in _parse_wave(wave, builder, sources, parts, parser, used):
+            _replay(path, file, part, builder, sources, queue)
+    if parts is not None and used:
+        parts.keep_only(used)
+
+
+def _parse_wave(
+    wave: list[tuple[Path, bool]],
+    builder: CatalogBuilder,
+    sources: Sources,
+    parts: PartCache | None,
+    parser: _Parser,
+    used: set[str],
+) -> list[tuple[Path, bool, str, Part]]:
+    """Each file of the wave with its part (an unreadable file's part is its one problem)."""
+    results: list[tuple[Path, bool, str, Part]] = []
+    to_parse: list[tuple[int, str, str, bool, str | None]] = []
+    for path, strict in wave:
+        text, problem = _read_text_or_problem(path, sources)
         file = builder.share(str(path))
-        for item in iter_documents(text):
-            if isinstance(item, YamlFailure):
-                builder.problem("error", file, item.line, None, item.message)
-                break
-            data, lines = item
-            for target in read_document(data, lines, file, builder, strict=strict):
+        if text is None:
+            results.append((path, strict, file, [problem] if problem is not None else []))
+            continue
+        key = None
+        if parts is not None:
+            stamp = sources.files.get(str(path))
+            key = parts.key(stamp[2] if stamp else b"", file, strict)
+            used.add(key)
+            cached = parts.get(key)
+            part = load_part(cached) if cached is not None else None
+            if part is not None:
+                results.append((path, strict, file, part))
+                continue
+        results.append((path, strict, file, []))
+        to_parse.append((len(results) - 1, text, file, strict, key))
+    parsed = parser.parse([(text, file, strict) for _, text, file, strict, _ in to_parse])
+    for (index, _text, _file, _strict, key), data in zip(to_parse, parsed, strict=True):
+        if parts is not None and key is not None:
+            parts.put(key, data)
+        path, strict, file, _ = results[index]
+        results[index] = (path, strict, file, load_part(data) or [])
+    return results
+
+
+def _replay(
+    path: Path,
+    file: str,
+    part: Part,
+    builder: CatalogBuilder,
+    sources: Sources,
+    queue: deque[tuple[Path, bool]],
+) -> None:
+    """Hand one file's records to the builder as the readers would have, in their order."""
+    problems = builder.problems
+    share = builder.share
+    for record in part:
+        if isinstance(record, EntityRecord):
+            entity = record.entity
+            reshare(entity, share)
+            if not builder.add_entity(entity):
+                continue
+            builder.expect_all(
+                [
+                    (entity.ref, share(field), share(target), file, line, flow)
+                    for _referrer, field, target, _file, line, flow in record.pending
+                ]
+            )
+            if record.rotation is not None:
+                builder.add_rotation(record.rotation)
+            for target in record.targets:
                 queue.extend((found, True) for found in _follow(path, target, builder, sources))
+        else:
+            problems.append(record)
+
+
+class _Parser:
+    """Parses catalog texts into pickled parts, in this process or in a pool of processes."""
+
+    def __init__(self, workers: int | None) -> None:
+        self._workers = workers
+        self._pool: Any = None
+
+    def __enter__(self) -> _Parser:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def parse(self, jobs: list[tuple[str, str, bool]]) -> list[bytes]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        from graph.parts import parse_to_bytes
+
+        workers = self._workers
+        if workers is None:
+            size = sum(len(text) for text, _, _ in jobs)
+            workers = min(os.cpu_count() or 1, MAX_WORKERS) if size >= PARALLEL_MIN_BYTES else 1
+        workers = min(workers, len(jobs))
+        if workers <= 1:
+            return [parse_to_bytes(job) for job in jobs]
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn: the loader may run in a thread of the app, and forking a threaded process
+            # is unsafe; the workers import only what parsing needs
+            self._pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        try:
+            return list(self._pool.map(parse_to_bytes, jobs, chunksize=1))
+        except BrokenProcessPool:
+            # a worker could not start: typically a script that loads a catalog at import time,
+            # which spawned workers import again. Parse here instead; the result is the same.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            self._workers = 1
+            return [parse_to_bytes(job) for job in jobs]
 
 
 def _follow(
@@ -141,20 +289,25 @@ def _expand(paths: Sequence[Path], suffixes: tuple[str, ...], sources: Sources) 
 
 def _read_text(path: Path, builder: CatalogBuilder, sources: Sources) -> str | None:
     """The file as UTF-8 text, or None with an error naming the line of the first bad byte."""
+    text, problem = _read_text_or_problem(path, sources)
+    if problem is not None:
+        builder.problems.append(problem)
+    return text
+
+
+def _read_text_or_problem(path: Path, sources: Sources) -> tuple[str | None, Problem | None]:
     try:
         data = sources.read(path)
     except OSError as exc:
-        builder.problem("error", str(path), None, None, f"cannot read: {exc.strerror or exc}")
-        return None
+        return None, Problem("error", str(path), None, None, f"cannot read: {exc.strerror or exc}")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        builder.problem(
+        return None, Problem(
             "error",
             str(path),
             line,
             None,
             f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
         )
-        return None

@@ -126,6 +126,12 @@ def _names(paths: list[Path]) -> tuple[str, ...]:
     return tuple(str(p) for p in paths)
 
 
+def list_files(directory: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """Files below `directory` with one of `suffixes`, sorted, hidden ones skipped (unrecorded:
+    `Sources.walk` is the recording version)."""
+    return _walk(directory, suffixes)
+
+
 def _walk(directory: Path, suffixes: tuple[str, ...]) -> list[Path]:
     found = []
     for root, dirs, files in os.walk(directory):

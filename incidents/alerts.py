@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from incidents.base import StoreBase
-from incidents.canonical import Origin, as_utc, normalise_data
+from incidents.canonical import Origin, as_utc, canonical_json, event_hash, normalise_data
 from incidents.errors import InvalidValue
 from incidents.lifecycle import CLOSED_STATUSES, normalise_severity, require_text
-from incidents.models import ALERT_RECEIPTS, INCIDENTS
+from incidents.models import ALERT_RECEIPTS, EVENTS, INCIDENTS
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -66,6 +66,14 @@ _PLACE_RECEIPT = (
     .where(ALERT_RECEIPTS.c.id == bindparam("receipt"))
     .values(incident_id=bindparam("incident"), event_seq=bindparam("seq"))
 )
+_INSERT_EVENTS = insert(EVENTS)
+_MOVE_HEADS = (
+    update(INCIDENTS)
+    .where(INCIDENTS.c.id == bindparam("incident"))
+    .values(last_seq=bindparam("last_seq"), head_hash=bindparam("head_hash"))
+)
+_INSERT_RECEIPTS: dict[str, Any] = {}
+"""The receipts' INSERT … ON CONFLICT DO NOTHING RETURNING, per backend (see _insert_receipts)."""
 _FIRING_RECEIPT = select(ALERT_RECEIPTS.c.incident_id).where(
     ALERT_RECEIPTS.c.fingerprint == bindparam("fingerprint"),
     ALERT_RECEIPTS.c.status == "firing",
@@ -169,6 +177,8 @@ class AlertsMixin(StoreBase):
             heads: dict[str, tuple[int, str, datetime]] = {}  # incident -> last seq, hash, opened
             placed: list[dict[str, Any]] = []
             open_on: dict[str, str] = {}  # asset -> its open incident, as found or opened here
+            events: list[dict[str, Any]] = []
+            moved: set[str] = set()
             for alert, receipt_id in zip(checked, receipt_ids, strict=True):
                 if receipt_id is None:
                     outcomes.append(
@@ -200,20 +210,20 @@ class AlertsMixin(StoreBase):
                     row = self._incident_row(conn, incident_id, lock=True)
                     heads[incident_id] = (row.last_seq, row.head_hash, row.opened_at)
                 last_seq, head_hash, opened_at = heads[incident_id]
-                event = self._append(
-                    conn,
+                event = _chained(
                     incident_id,
-                    last_seq=last_seq,
-                    head_hash=head_hash,
-                    kind="alert",
-                    message=alert.message,
-                    actor=actor,
-                    data={**alert.data, "asset": alert.asset},
+                    last_seq + 1,
+                    head_hash,
                     at=max(now, opened_at),
+                    actor=actor,
+                    message=alert.message,
+                    data={**alert.data, "asset": alert.asset},
                     origin=self.origin,
                 )
-                heads[incident_id] = (event.seq, event.hash, opened_at)
-                placed.append({"receipt": receipt_id, "incident": incident_id, "seq": event.seq})
+                events.append(event)
+                heads[incident_id] = (event["seq"], event["hash"], opened_at)
+                moved.add(incident_id)
+                placed.append({"receipt": receipt_id, "incident": incident_id, "seq": event["seq"]})
                 outcomes.append(
                     AlertOutcome(
                         alert.fingerprint,
@@ -221,10 +231,18 @@ class AlertsMixin(StoreBase):
                         alert.alertname,
                         outcome,
                         incident_id,
-                        event.seq,
+                        event["seq"],
                     )
                 )
-            if placed:
+            if events:  # every new event in one executemany, each chain head moved once
+                conn.execute(_INSERT_EVENTS, events)
+                conn.execute(
+                    _MOVE_HEADS,
+                    [
+                        {"incident": i, "last_seq": heads[i][0], "head_hash": heads[i][1]}
+                        for i in sorted(moved)
+                    ],
+                )
                 conn.execute(_PLACE_RECEIPT, placed)
             return outcomes
 
@@ -259,20 +277,21 @@ class AlertsMixin(StoreBase):
             for index, alert in enumerate(alerts)
             if fresh[_key(alert)] == index
         ]
-        statement = (
-            self._insert(ALERT_RECEIPTS)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["fingerprint", "status", "starts_at"])
-            .returning(
-                ALERT_RECEIPTS.c.id,
-                ALERT_RECEIPTS.c.fingerprint,
-                ALERT_RECEIPTS.c.status,
-                ALERT_RECEIPTS.c.starts_at,
+        statement = _INSERT_RECEIPTS.get(self._db.backend)
+        if statement is None:  # built once per backend: compiling it per batch cost more than it
+            statement = _INSERT_RECEIPTS[self._db.backend] = (
+                self._insert(ALERT_RECEIPTS)
+                .on_conflict_do_nothing(index_elements=["fingerprint", "status", "starts_at"])
+                .returning(
+                    ALERT_RECEIPTS.c.id,
+                    ALERT_RECEIPTS.c.fingerprint,
+                    ALERT_RECEIPTS.c.status,
+                    ALERT_RECEIPTS.c.starts_at,
+                )
             )
-        )
         inserted = {
             (row.fingerprint, row.status, as_utc(row.starts_at)): int(row.id)
-            for row in conn.execute(statement)
+            for row in conn.execute(statement, rows)  # executemany: batched into one INSERT
         }
         return [
             inserted.get(_key(alert)) if fresh[_key(alert)] == index else None
@@ -299,6 +318,47 @@ class AlertsMixin(StoreBase):
             return None
         open_on[asset] = str(found)
         return open_on[asset]
+
+
+def _chained(
+    incident_id: str,
+    seq: int,
+    prev_hash: str,
+    *,
+    at: datetime,
+    actor: str,
+    message: str,
+    data: dict[str, Any],
+    origin: Origin,
+) -> dict[str, Any]:
+    """One `alert` event's row, hashed onto the chain after `prev_hash` (the same hash
+    `Store.append_event` computes, so `verify` cannot tell how it was written), with who was at
+    the keyboard (the intake server's OS user and host)."""
+    digest = event_hash(
+        incident_id=incident_id,
+        seq=seq,
+        at=at,
+        actor=actor,
+        kind="alert",
+        message=message,
+        data=data,
+        prev_hash=prev_hash,
+        origin=origin,
+    )
+    return {
+        "incident_id": incident_id,
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "kind": "alert",
+        "message": message,
+        "data": canonical_json(data),
+        "prev_hash": prev_hash,
+        "hash": digest,
+        "os_user": origin.os_user,
+        "host": origin.host,
+        "impersonated": origin.impersonated,
+    }
 
 
 def _key(alert: IncomingAlert) -> tuple[str, str, datetime]:

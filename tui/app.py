@@ -7,6 +7,7 @@ catalog loaded in thread workers, and each screen shows what it has as soon as i
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,11 @@ from tui.backend import Backend, Clock, utc_now
 from tui.screens.incidents import IncidentsScreen
 
 if TYPE_CHECKING:
+    from graph.watch import CatalogWatch
     from tui.context import AppContext
+
+CATALOG_POLL_S = 2.0
+"""How often the app looks at the catalog files' stamps (a few hundred `stat` calls at 1M)."""
 
 
 class OncallApp(App[None]):
@@ -50,6 +55,7 @@ class OncallApp(App[None]):
         self.context = context
         self.clock = clock
         self.backend = backend or Backend(context, clock)
+        self._reloading = threading.Lock()
 
     def get_default_screen(self) -> Screen[None]:
         return IncidentsScreen()
@@ -72,10 +78,37 @@ class OncallApp(App[None]):
             self.call_from_thread(setattr, self, "workspace_name", workspace.name)
             self.call_from_thread(setattr, self, "operator_name", self.backend.operator())
             self.backend.store()
+            watch = self.context.catalog_watch()  # before loading: no edit can fall between
             self.backend.catalog()
             self.backend.search_index()  # the first search should not wait for the index
         except Exception as exc:  # shown by the screens that need the resource
             self.log.warning(f"warm-up failed: {exc!r}")
+            return
+        self.call_from_thread(self.set_interval, CATALOG_POLL_S, lambda: self.reload(watch))
+
+    @work(thread=True, group="catalog-reload", exit_on_error=False)
+    def reload(self, watch: CatalogWatch) -> None:
+        """Load the catalog again when its files changed (issue 16), in a worker: the screens
+        keep the old catalog until the new one is ready, and the operator is told. A tick
+        while a reload runs does nothing (the next tick sees what changed meanwhile)."""
+        if not self._reloading.acquire(blocking=False):
+            return
+        try:
+            files = watch.poll()
+            if not files:
+                return
+            try:
+                self.context.reload_catalog()
+                self.backend.search_index()
+            except Exception as exc:  # a catalog path vanished: say so, keep the old catalog
+                self.call_from_thread(
+                    self.notify, f"catalog not reloaded: {exc}", severity="warning", timeout=8
+                )
+                return
+        finally:
+            self._reloading.release()
+        count = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+        self.call_from_thread(self.notify, f"catalog reloaded: {count} changed", timeout=5)
 
     # --- navigation used by every screen -----------------------------------------------------
 

@@ -175,6 +175,10 @@ class Backend:
         """A `Follower` of the incident's timeline (incidents.live); close it when done."""
         return self.store().follow(incident_id)
 
+    def follow_all(self) -> Any:
+        """A `Follower` of every incident: wakes on a new incident or any append."""
+        return self.store().follow()
+
     def open_incident(self, title: str, asset_ref: str, severity: str) -> Any:
         """Open an incident on a catalog asset; the asset is checked against the catalog first."""
         asset = self.entity(asset_ref)

@@ -19,6 +19,7 @@ from workspace.model import Workspace
 
 if TYPE_CHECKING:
     from graph.model import Catalog
+    from graph.watch import CatalogWatch
 
 
 @dataclass
@@ -50,6 +51,24 @@ class AppContext:
             if self._catalog is None:
                 self._catalog = self._load_catalog()
             return self._catalog
+
+    def catalog_watch(self) -> CatalogWatch:
+        """A watch on the files the catalog is loaded from (see `reload_catalog`)."""
+        from graph.watch import CatalogWatch
+
+        if self.catalog_args or self.lineage_args:
+            return CatalogWatch(self.catalog_args, self.lineage_args)
+        ws = self.workspace
+        return CatalogWatch(ws.catalog_paths, ws.lineage_paths)
+
+    def reload_catalog(self) -> Catalog:
+        """Load the catalog again (its files changed) and use it from now on. The old one is
+        in use until the new one is ready; only the files that changed are parsed again
+        (the workspace cache keeps each file's parse)."""
+        catalog = self._load_catalog()
+        with self._catalog_lock:
+            self._catalog = catalog
+        return catalog
 
     def _load_catalog(self) -> Catalog:
         from graph.loader import load_catalog

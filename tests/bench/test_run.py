@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -79,9 +80,11 @@ def test_workspaces_are_reused_and_regenerated_only_for_a_new_seed(tmp_path: Pat
 @pytest.fixture(scope="module")
 def json_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     cache = tmp_path_factory.mktemp("bench-cache")
+    postgres = os.environ.get("ONCALL_TEST_DATABASE_URL")
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--sizes", "300", "--no-tui", "--repeats", "1",
-         "--json", "--cache-dir", str(cache)],
+         "--json", "--cache-dir", str(cache), "--append-events", "50",
+         "--postmortem-events", "20", *(["--postgres", postgres] if postgres else [])],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=True,
     )  # fmt: skip
     return json.loads(done.stdout)
@@ -93,8 +96,12 @@ def test_json_output_describes_the_run_and_every_row(json_report: dict) -> None:
     assert json_report["machine"]["cpus"] >= 1
     ids = [row["id"] for row in json_report["rows"]]
     assert ids == [
+        "append_sqlite",
+        "append_postgres",
+        "postmortem_render_20",
         "load_cold_300",
         "load_cached_300",
+        "reload_one_file_300",
         "owner_lookup_300",
         "blast_vs_bfs_300",
         "blast_vs_cte_300",
@@ -105,15 +112,45 @@ def test_json_output_describes_the_run_and_every_row(json_report: dict) -> None:
     for row in json_report["rows"]:
         assert set(row) == {
             "id", "label", "unit", "size", "ours", "baseline", "baseline_name", "target",
-            "status", "note", "detail",
+            "status", "note", "detail", "ratio", "target_ratio",
         }  # fmt: skip
         assert row["status"] in STATUSES
-        assert row["size"] == 300
-        assert row["unit"] in ("s", "MiB")
+        assert row["unit"] in ("s", "MiB", "/s")
+        if row["id"].endswith("_300"):
+            assert row["size"] == 300
         if row["status"] in ("pass", "fail"):
             assert isinstance(row["ours"], float) and row["target"]
+        if row["ours"] is not None and row["baseline"]:
+            assert row["ratio"] == pytest.approx(row["ours"] / row["baseline"], rel=1e-3)
         if row["status"] == "error":
             assert row["note"]
+
+
+def test_rows_with_a_baseline_in_the_same_run_are_judged_on_the_ratio(json_report: dict) -> None:
+    rows = {row["id"]: row for row in json_report["rows"]}
+    expected = {
+        "append_sqlite": 0.25,
+        "postmortem_render_20": 1.5,
+        "load_cold_300": 0.7,
+        "reload_one_file_300": 1.5,
+        "blast_vs_bfs_300": 1.5,
+        "fuzzy_300": 1,
+    }
+    for key, goal in expected.items():
+        row = rows[key]
+        assert row["target_ratio"] == goal, key
+        assert row["status"] in ("pass", "fail"), (key, row["note"])
+        higher_is_better = row["unit"] == "/s"
+        holds = row["ratio"] >= goal if higher_is_better else row["ratio"] <= goal
+        assert row["status"] == ("pass" if holds else "fail"), key
+    assert rows["append_sqlite"]["detail"]["check"] == "chain valid, 51 events"
+    if os.environ.get("ONCALL_TEST_DATABASE_URL"):
+        assert rows["append_postgres"]["target_ratio"] == 0.5
+        assert rows["append_postgres"]["detail"]["check"] == "chain valid, 51 events"
+    else:
+        assert rows["append_postgres"]["status"] == "skipped"
+    assert rows["postmortem_render_20"]["detail"]["parsed_back"] == "20 rows for 20 events"
+    assert rows["reload_one_file_300"]["detail"]["changed_file"].startswith("catalog/")
 
 
 def test_the_blast_radius_rows_compare_equal_answers(json_report: dict) -> None:
@@ -125,7 +162,8 @@ def test_the_blast_radius_rows_compare_equal_answers(json_report: dict) -> None:
         assert row["detail"]["with_paths"] == row["detail"]["affected"]
     fuzzy = rows["fuzzy_300"]["detail"]
     assert fuzzy["keystrokes"] == ["d", "de", "dem", "dema", "deman", "demand"]
-    assert len(fuzzy["ours_s"]) == len(fuzzy["textual_s"]) == 6
+    assert len(fuzzy["ours_s"]) == len(fuzzy["textual_s"]) == len(fuzzy["rapidfuzz_s"]) == 6
+    assert rows["fuzzy_300"]["baseline_name"] == "rapidfuzz process.extract"
 
 
 def test_a_saved_json_run_prints_as_the_same_table(json_report: dict, tmp_path: Path) -> None:

@@ -168,7 +168,7 @@ def test_a_damaged_cache_is_ignored_and_rewritten(
     workspace: Path, reads: Reads, damage: object
 ) -> None:
     first = load(workspace)
-    (file,) = (workspace / "cache").iterdir()
+    (file,) = (workspace / "cache").glob("catalog-*.bin")
     file.write_bytes(damage(file.read_bytes()))  # type: ignore[operator]
     same(first, load(workspace))
     assert reads.count == 2

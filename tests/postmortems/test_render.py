@@ -168,3 +168,16 @@ def test_the_workspace_template_can_extend_the_bundled_one_by_its_own_name(tmp_p
     doc = parse(render_markdown(sample_draft(), choose_template(None, templates)))
     assert doc.text_under("Root cause") == "See the RFC."
     assert "Timeline" in doc.titles(2)
+
+
+def test_an_override_edited_between_renders_is_rendered_as_it_is_now(tmp_path: Path) -> None:
+    """Compiled templates are kept between renders (issue 16); an edited file is not stale."""
+    (tmp_path / "footer.md.j2").write_text("first footer\n")
+    option = tmp_path / "ours.md.j2"
+    option.write_text('# {{ incident.id }}\n{% include "footer.md.j2" %}')
+    choice = choose_template(option, None)
+    assert render_markdown(sample_draft(), choice) == "# INC-1\nfirst footer\n"
+    option.write_text('## {{ incident.id }} again\n{% include "footer.md.j2" %}')
+    (tmp_path / "footer.md.j2").write_text("second footer, longer\n")
+    assert render_markdown(sample_draft(), choice) == "## INC-1 again\nsecond footer, longer\n"
+    assert render_markdown(sample_draft(), choose_template(None, None)).startswith("# ")

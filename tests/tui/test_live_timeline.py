@@ -47,3 +47,43 @@ async def test_a_note_appended_by_another_process_appears_on_the_incident_screen
             await pilot.pause(0.05)
         texts = [str(timeline.get_option_at_index(i).prompt) for i in range(timeline.option_count)]
     assert any("bo: restarting the loader" in text for text in texts)
+
+
+async def test_an_incident_opened_by_another_process_appears_on_the_incidents_list(
+    make_app, open_store, workspace: Path, database_url: str
+) -> None:
+    from tui.widgets.incident_table import IncidentTable
+
+    _use_database(workspace, database_url)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        table = app.screen.query_one(IncidentTable)
+        assert table.row_count == 0
+        url = open_workspace(workspace).database_url
+        await asyncio.to_thread(_open_by_alert_in_another_process, url)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while table.row_count == 0 and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert table.row_count == 1
+
+
+OPEN_BY_ALERT = """
+import sys
+from datetime import UTC, datetime
+from incidents.alerts import IncomingAlert
+from incidents.store import Store
+with Store.open(sys.argv[1]) as store:
+    store.record_alerts(
+        [IncomingAlert("f1", "firing", datetime.now(UTC), "LoadFailed",
+                       "resource:default/training-db", "Load failed", "SEV2", "firing: LoadFailed")],
+        actor="alertmanager",
+    )
+"""
+
+
+def _open_by_alert_in_another_process(url: str) -> None:
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", OPEN_BY_ALERT, url], check=True, timeout=60)

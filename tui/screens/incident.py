@@ -8,7 +8,6 @@ so a note written by a colleague on another machine appears without anyone press
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from textual import on, work
@@ -21,6 +20,7 @@ from textual.widgets import Footer, Static, Tab, Tabs
 from textual.worker import get_current_worker
 
 from tui.backend import Impact
+from tui.live import Following
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
 from tui.screens.choice import ChoiceScreen
@@ -154,31 +154,18 @@ class IncidentScreen(OncallScreen[None]):
 
     def on_mount(self) -> None:
         self.poll()
-        self._stop_following = threading.Event()
-        threading.Thread(
-            target=self._follow, name=f"follow-{self.incident_id}", daemon=True
-        ).start()
+        self._following = Following(
+            lambda: self.backend.follow(self.incident_id),
+            self.post_message,
+            self.TimelineMoved,
+            name=f"follow-{self.incident_id}",
+            retry_seconds=self.POLL_SECONDS,
+        )
+        self._following.start()
         self._layout_for(self.app.size.width, self.app.size.height)
 
     def on_unmount(self) -> None:
-        self._stop_following.set()
-
-    def _follow(self) -> None:
-        """Wake `poll` when the timeline grows: at once on PostgreSQL (LISTEN/NOTIFY), by the
-        chain head every half second on SQLite. A plain thread rather than a worker: it runs as
-        long as the screen does, and workers are for work that finishes. If following fails
-        (the store is down), it polls every POLL_SECONDS and tries again."""
-        stop = self._stop_following
-        while not stop.is_set():
-            try:
-                with self.backend.follow(self.incident_id) as follower:
-                    while not stop.is_set():
-                        if follower.wait(0.5):
-                            self.post_message(self.TimelineMoved())
-            except Exception:  # the store failed; poll shows the problem and its end
-                if stop.wait(self.POLL_SECONDS):
-                    return
-                self.post_message(self.TimelineMoved())
+        self._following.stop()
 
     @on(TimelineMoved)
     def _timeline_moved(self) -> None:

@@ -7,8 +7,10 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Footer, Static
 
+from tui.live import Following
 from tui.messages import IncidentSelected, IncidentsLoaded, ProblemOccurred
 from tui.problems import explain
 from tui.screens.base import OncallScreen
@@ -42,10 +44,24 @@ class IncidentsScreen(OncallScreen[None]):
         yield Static("", id="empty-state")
         yield Footer(compact=True)
 
+    class StoreMoved(Message):
+        """An incident was opened or its timeline grew (pushed on PostgreSQL): reload."""
+
     def on_mount(self) -> None:
         self.call_after_refresh(self.load_incidents)
-        self.set_interval(self.POLL_SECONDS, self.load_incidents)
+        self.set_interval(self.POLL_SECONDS, self.load_incidents)  # ages, and SQLite
         self.watch(self.app, "theme", self._theme_changed, init=False)
+        self._following = Following(
+            self.backend.follow_all, self.post_message, self.StoreMoved, name="follow-incidents"
+        )
+        self._following.start()
+
+    def on_unmount(self) -> None:
+        self._following.stop()
+
+    @on(StoreMoved)
+    def _store_moved(self) -> None:
+        self.load_incidents()
 
     def on_screen_resume(self) -> None:
         self.load_incidents()
