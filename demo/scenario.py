@@ -6,7 +6,8 @@ the automatic retry fails too, an operator resubmits the job and the scheduler's
 the same moment (two more partial batches: four in all, overlapping); a demand-forecast version
 is trained on them and promoted to champion; the pricing and tax feeds are republished from it;
 the row-count alert fires and an incident is opened on training-db with the alert on its
-timeline.
+timeline. The whole weekend also goes into the store as OpenLineage run history
+(`demo/run_history.py`), which is what `oncall contamination` and `oncall plan` read.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from demo.databases import (
     run_etl,
 )
 from demo.install import data_dir, require_demo
+from demo.run_history import weekend_events
 
 if TYPE_CHECKING:
     from incidents.store import Store
 
 TRAINING_DB = "resource:default/training-db"
+RUN_HISTORY_SOURCE = "oncall demo break"
 #: (minutes after the first bad load, load id suffix, rows written before dying, triggered by)
 PARTIAL_LOADS = (
     (0, "0200", 90, "schedule"),
@@ -52,8 +55,13 @@ class Breakage:
     bad_model_version: int
     opened_at: str
 
+    def recover_command(self) -> str:
+        """The one recovery command: `oncall recover` runs the plan the run history gives,
+        which is `commands()` in order (ana.lima owns training-db, whose reload is destructive)."""
+        return f"oncall --as ana.lima recover {self.incident_id}"
+
     def commands(self) -> list[str]:
-        """The recovery, as the operator would type it."""
+        """The recovery step by step, as the operator would type it by hand."""
         base = f"oncall --as ana.lima runbook run {{}} --incident {self.incident_id} --yes"
         since = f"--param since={self.since}"
         return [
@@ -75,6 +83,7 @@ class Breakage:
             "partial_loads": list(self.partial_loads),
             "bad_model_version": self.bad_model_version,
             "opened_at": self.opened_at,
+            "recover": self.recover_command(),
             "recovery": self.commands(),
         }
 
@@ -89,6 +98,7 @@ def break_workspace(
     t0 = timeline.first_bad_load
     day = timeline.day.isoformat()
     loads = []
+    load_times: list[tuple[str, datetime, datetime]] = []
     for minutes, suffix, rows, who in PARTIAL_LOADS:
         load_id = f"etl-{day}-{suffix}"
         started = t0 + timedelta(minutes=minutes)
@@ -109,8 +119,12 @@ def break_workspace(
             iso(started + timedelta(minutes=4)),
         )
         loads.append(load_id)
+        load_times.append((load_id, started, started + timedelta(minutes=4)))
     bad_version = _promote_bad_model(data, timeline, loads)
     _republish_feeds(data, timeline, bad_version)
+    store.record_lineage_events(
+        weekend_events(timeline, load_times, bad_version), source=RUN_HISTORY_SOURCE
+    )
     for name in DATABASES:  # what happened is the scenario; the audit counts only the recovery
         with closing(connect(data / name)) as conn:
             conn.execute("DELETE FROM audit_log")

@@ -42,7 +42,7 @@ from graph.model import Catalog
 from graph.sources import Sources, verify
 
 MAGIC = b"oncall catalog cache\n"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: OpenLineage refs keep their case (graph.olnames)
 _LENGTH_BYTES = 8
 RAW_MIN_BYTES = 4096  # byte strings at least this long are stored raw and read in place
 _RAW = "\0raw"  # (_RAW, n) in the structure stands for raw section n

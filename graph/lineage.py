@@ -1,21 +1,18 @@
 """OpenLineage RunEvents (a JSON array, NDJSON, or one event) as datasets, jobs and data flow.
 
 Each event adds `input dataset → job → output dataset`. Jobs and datasets become entities of kind
-`job` and `dataset`, with the canonical refs
+`job` and `dataset`, with the refs `dataset:<namespace>/<name>` and `job:<namespace>/<name>` that
+`graph.olnames` builds: lower case, with upper-case letters, `%`, whitespace, characters outside
+printable ASCII and (in the namespace) everything but letters, digits and `-_.~` percent-encoded,
+so names keep their case (`lineage_ref`, `lineage_parts`; the exact list is in `graph.olnames`).
 
-    dataset:<namespace>/<name>        e.g. dataset:food_delivery/public.menus
-    job:<namespace>/<name>            e.g. job:food_delivery/etl_menus
-
-lower-cased like every ref. OpenLineage namespaces are often URIs (`postgres://host:5432`,
-`s3://bucket`) and names may hold `/` (`/warehouse/orders`), which Backstage refs cannot
-carry, so the namespace is percent-encoded except for letters, digits and `-_.~`
-(`postgres://db:5432` → `postgres%3a%2f%2fdb%3a5432`), and in the name only `%`, whitespace
-and characters outside printable ASCII are (a `/` may stay: a ref's name is everything after the
-first `/`). `lineage_ref` builds a ref, `lineage_parts` gives the lower-cased parts back.
+A DatasetEvent (OpenLineage 2: a `dataset`, no run) adds the dataset; a JobEvent (a `job` with
+its static `inputs` and `outputs`, no run) adds the job and its edges.
 
 The `ownership` facet (job or dataset) names the owner: `team:x` and `group:x` mean
-`group:default/x`, `user:x` means `user:default/x`, a bare name is a group. Event times that are
-template placeholders such as `{{RUN_START_TIME}}` are accepted as unknown.
+`group:default/x`, `user:x` means `user:default/x`, a bare name is a group. A facet that is not
+`{"owners": [{"name": …}, …]}` is a warning at its file and line, not a silent "no owner".
+Event times that are template placeholders such as `{{RUN_START_TIME}}` are accepted as unknown.
 """
 
 from __future__ import annotations
@@ -25,32 +22,20 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, unquote
 
 from pydantic import ValidationError
 
 from graph.builder import LINEAGE_ORIGIN, CatalogBuilder
 from graph.edges import WHOLE_TEXT
+from graph.olnames import lineage_parts, lineage_ref
 from graph.records import Entity
 from graph.refs import RefError, ref_for_field
 from graph.schema import LineageDataset, LineageJob, RunEvent, error_locations
 
-NAME_SAFE = "/:@!$&'()*+,;=-._~[]?#"
+__all__ = ["lineage_parts", "lineage_ref", "read_lineage_text"]
+
 PLACEHOLDER = re.compile(r"\{\{.*\}\}")
 OWNER_KIND_ALIASES = {"team": "group", "group": "group", "user": "user"}
-
-
-def lineage_ref(kind: str, namespace: str, name: str) -> str:
-    """The canonical ref of an OpenLineage dataset or job (see the module docstring)."""
-    namespace, name = namespace.lower(), name.lower()  # before encoding: `À` → `à` → `%c3%a0`
-    return f"{kind}:{quote(namespace, safe='')}/{quote(name, safe=NAME_SAFE)}".lower()
-
-
-def lineage_parts(ref: str) -> tuple[str, str, str]:
-    """`lineage_ref`'s inverse: (kind, namespace, name), lower case, decoded."""
-    kind, _, rest = ref.partition(":")
-    namespace, _, name = rest.partition("/")
-    return kind, unquote(namespace), unquote(name)
 
 
 def parse_event_time(value: str | None) -> datetime | None:
@@ -151,6 +136,9 @@ def _read_event(value: Any, line: int, file: str, builder: CatalogBuilder) -> No
     if not isinstance(value, dict):
         builder.problem("error", file, line, None, "a RunEvent must be a JSON object")
         return
+    if "run" not in value and "dataset" in value and "job" not in value:
+        _read_dataset_event(value["dataset"], line, file, builder)
+        return
     try:
         event = RunEvent.model_validate(value)
     except ValidationError as exc:
@@ -164,11 +152,26 @@ def _read_event(value: Any, line: int, file: str, builder: CatalogBuilder) -> No
             "warning", file, line, None, f"eventTime {event.eventTime!r} is not ISO 8601: unknown"
         )
     job = _node(event.job, "job", line, file, builder)
-    note = f"{WHOLE_TEXT}{LINEAGE_ORIGIN} run {event.run.runId or '?'}"
+    if event.run.runId:
+        note = f"{WHOLE_TEXT}{LINEAGE_ORIGIN} run {event.run.runId}"
+    else:  # a JobEvent: the job's static inputs and outputs
+        note = f"{WHOLE_TEXT}{LINEAGE_ORIGIN} job"
     for dataset in event.inputs:
         builder.add_edge(_node(dataset, "dataset", line, file, builder), job, file, line, note)
     for dataset in event.outputs:
         builder.add_edge(job, _node(dataset, "dataset", line, file, builder), file, line, note)
+
+
+def _read_dataset_event(value: Any, line: int, file: str, builder: CatalogBuilder) -> None:
+    """A DatasetEvent: the dataset (and its facets, such as ownership), no data flow."""
+    try:
+        dataset = LineageDataset.model_validate(value)
+    except ValidationError as exc:
+        for loc, message in error_locations(exc):
+            where = ".".join(str(p) for p in ("dataset", *loc))
+            builder.problem("error", file, line, None, f"DatasetEvent {where}: {message}")
+        return
+    _node(dataset, "dataset", line, file, builder)
 
 
 def _node(
@@ -209,11 +212,23 @@ def _job_type(facets: dict[str, Any]) -> str:
 
 
 def _owner(facet: Any, ref: str, line: int, file: str, builder: CatalogBuilder) -> str | None:
-    if not isinstance(facet, dict) or not isinstance(facet.get("owners"), list):
+    if facet is None:
         return None
-    for owner in facet["owners"]:
+    if not isinstance(facet, dict) or not isinstance(facet.get("owners"), list):
+        builder.problem(
+            "warning",
+            file,
+            line,
+            ref,
+            'ownership facet is malformed: expected {"owners": [{"name": "team:x"}, …]}',
+        )
+        return None
+    for number, owner in enumerate(facet["owners"]):
         name = owner.get("name") if isinstance(owner, dict) else None
         if not isinstance(name, str):
+            builder.problem(
+                "warning", file, line, ref, f"ownership facet: owners[{number}] has no name"
+            )
             continue
         kind, sep, rest = name.partition(":")
         if sep and kind.lower() in OWNER_KIND_ALIASES:

@@ -178,12 +178,43 @@ class Catalog:
         return (every[row] for row, kind in enumerate(kinds) if kind not in NON_ASSET_KINDS)
 
     def resolve(self, text: str) -> Entity:
-        """The entity `text` names: a ref (any case, kind and namespace optional) or a bare name.
+        """The entity `text` names: a ref (any case, kind and namespace optional) or a bare name,
+        or an OpenLineage dataset or job as OpenLineage names it (`namespace/name`, e.g.
+        `postgres://db:5432/public.orders`, or `dataset:<namespace>/<name>` with its exact case).
 
         A bare name must be unique across kinds and namespaces; `kind:name` looks in the default
-        namespace; `namespace/name` matches every kind in that namespace.
+        namespace; `namespace/name` matches every kind in that namespace. Backstage refs are
+        case-insensitive; OpenLineage names are not (see `graph.olnames`).
         """
         text = text.strip()
+        exact = self._lineage_exact(text)
+        if exact is not None:
+            return exact
+        try:
+            return self._resolve_ref(text)
+        except AssetNotFound:
+            from graph.olnames import lineage_candidates
+
+            for ref in lineage_candidates(text):
+                entity = self.entities.get(ref)
+                if entity is not None:
+                    return entity
+            raise
+
+    def _lineage_exact(self, text: str) -> Entity | None:
+        """`dataset:<namespace>/<name>` or `job:…` typed with OpenLineage's own spelling."""
+        kind, sep, rest = text.partition(":")
+        if not sep or kind.lower() not in ("dataset", "job") or "/" not in rest:
+            return None
+        from graph.olnames import lineage_candidates
+
+        prefix = f"{kind.lower()}:"
+        for ref in lineage_candidates(rest):
+            if ref.startswith(prefix) and (entity := self.entities.get(ref)) is not None:
+                return entity
+        return None
+
+    def _resolve_ref(self, text: str) -> Entity:
         try:
             kind, namespace, name = split_ref(text)
         except RefError:

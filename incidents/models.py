@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -205,6 +206,68 @@ class AlertReceiptRow(Base):
     data: Mapped[dict[str, Any]]
 
 
+class LineageRunRow(Base):
+    """One OpenLineage run as its events so far describe it: kept up to date from
+    `lineage_run_events` whenever an event of the run is recorded (see `incidents.run_history`)."""
+
+    __tablename__ = "lineage_runs"
+
+    run_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    job_namespace: Mapped[str] = mapped_column(Text)
+    job_name: Mapped[str] = mapped_column(Text)
+    parent_run_id: Mapped[str | None] = mapped_column(String(255))
+    parent_job_namespace: Mapped[str | None] = mapped_column(Text)
+    parent_job_name: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime | None]
+    first_event_at: Mapped[datetime]
+    last_event_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+
+
+class LineageRunEventRow(Base):
+    """One RunEvent as received; the unique key is what makes recording idempotent."""
+
+    __tablename__ = "lineage_run_events"
+    __table_args__ = (UniqueConstraint("run_id", "event_type", "event_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(255), ForeignKey("lineage_runs.run_id"))
+    event_type: Mapped[str] = mapped_column(String(16))
+    event_time: Mapped[datetime]
+    source: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+
+
+class LineageRunDatasetRow(Base):
+    """A dataset a run read (`input`) or wrote (`output`), with its `version` facet if given."""
+
+    __tablename__ = "lineage_run_datasets"
+    __table_args__ = (
+        UniqueConstraint("run_id", "direction", "namespace", "name"),
+        # "which runs read or wrote this dataset": the question a recursive walk asks per step
+        Index("ix_lineage_run_datasets_namespace", "namespace", "name", "direction"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(255), ForeignKey("lineage_runs.run_id"))
+    direction: Mapped[str] = mapped_column(String(8))
+    namespace: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    version: Mapped[str | None] = mapped_column(Text)
+
+
+class LineageSourceRow(Base):
+    """A lineage file already recorded, by content hash: an unchanged file is not parsed again."""
+
+    __tablename__ = "lineage_sources"
+
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime]
+
+
 # Core handles on the same tables: the hot paths (appends, leases) are single statements whose
 # rowcount or RETURNING decides, which reads more plainly in Core than through a Session.
 COUNTERS = cast(Table, CounterRow.__table__)
@@ -213,4 +276,8 @@ EVENTS = cast(Table, EventRow.__table__)
 RUNS = cast(Table, RunRow.__table__)
 LEDGER = cast(Table, LedgerRow.__table__)
 LEASES = cast(Table, LeaseRow.__table__)
+LINEAGE_RUNS = cast(Table, LineageRunRow.__table__)
+LINEAGE_RUN_EVENTS = cast(Table, LineageRunEventRow.__table__)
+LINEAGE_RUN_DATASETS = cast(Table, LineageRunDatasetRow.__table__)
+LINEAGE_SOURCES = cast(Table, LineageSourceRow.__table__)
 ALERT_RECEIPTS = cast(Table, AlertReceiptRow.__table__)

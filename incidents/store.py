@@ -55,6 +55,7 @@ from incidents.live import LiveMixin
 from incidents.migrate import upgrade
 from incidents.models import EVENTS, INCIDENTS
 from incidents.records import Event, Incident, NewEvent
+from incidents.run_history import RunHistoryMixin
 from incidents.runs import RunsMixin
 
 # The append path's statements, built once: constructing a statement per call costs more than
@@ -69,7 +70,9 @@ _MOVE_HEAD = (
 )
 
 
-class Store(AlertsMixin, LiveMixin, RunsMixin, LedgerMixin, LeasesMixin, StoreBase):
+class Store(
+    AlertsMixin, LiveMixin, RunsMixin, LedgerMixin, LeasesMixin, RunHistoryMixin, StoreBase
+):
     """One open database. Cheap to open; close it (or use it as a context manager) when done."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime] = _utc_now) -> None:

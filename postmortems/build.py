@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from graph.errors import GraphError
 from postmortems.action_items import seed_action_items
-from postmortems.impact import build_impact
+from postmortems.impact import build_impact, with_contamination
 from postmortems.metrics import (
     AlertFact,
     as_utc,
@@ -42,6 +43,7 @@ from postmortems.response import detection, run_summary
 from postmortems.sources import ChainLike, EventLike, IncidentLike, LedgerLike, RunLike, event_data
 
 if TYPE_CHECKING:
+    from graph.contamination import Contamination
     from graph.model import Catalog
 
 ROOT_CAUSE_PROMPTS: tuple[Prompt, ...] = (
@@ -83,8 +85,41 @@ def build_draft(
     ledger = {run.id: store.ledger_for_run(run.id) for run in runs}
     chain = store.verify(incident.id)
     return assemble_draft(
-        incident, events, runs, ledger, chain, catalog, now=now, workspace_root=workspace_root
+        incident,
+        events,
+        runs,
+        ledger,
+        chain,
+        catalog,
+        now=now,
+        workspace_root=workspace_root,
+        contamination=_contamination(store, catalog, incident.asset, events),
     )
+
+
+def _contamination(
+    store: Any, catalog: Catalog, asset: str, events: Sequence[EventLike]
+) -> Contamination | None:
+    """What the run history says read the bad data, when an alert says since when it was bad
+    (`since` in its data) and there is run history; else None (the Impact stays structural)."""
+    from graph.contamination import contamination
+
+    since = None
+    for event in events:
+        if event.kind == "alert":
+            value = event_data(event).get("since")
+            since = value if isinstance(value, str) else since
+    if since is None:
+        return None
+    try:
+        start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        entity = catalog.resolve(asset) if catalog.get(asset) is None else catalog.get(asset)
+    except (ValueError, GraphError):
+        return None
+    runs = store.run_records()
+    if not runs or entity is None:
+        return None
+    return contamination(catalog, runs, entity.ref, as_utc(start))
 
 
 def assemble_draft(
@@ -97,6 +132,7 @@ def assemble_draft(
     now: datetime | None = None,
     *,
     workspace_root: Path | None = None,
+    contamination: Contamination | None = None,
 ) -> PostmortemDraft:
     """The draft from values already read; pure, so every rule is testable without a database."""
     generated_at = as_utc(now) if now else datetime.now(UTC)
@@ -110,6 +146,8 @@ def assemble_draft(
     )
     metrics = compute_metrics(moments)
     impact = build_impact(catalog, incident.asset, impact_duration(moments, generated_at))
+    if contamination is not None:
+        impact = with_contamination(impact, catalog, contamination)
     source_ref = impact.source.ref if impact.source else incident.asset
 
     timeline = tuple(TimelineRow(e.seq, as_utc(e.at), e.actor, e.kind, e.message) for e in ordered)

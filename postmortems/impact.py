@@ -1,16 +1,27 @@
 """Impact: the incident's asset, everything downstream of it (the catalog's blast radius) grouped
-by asset type with owners, the models and feeds among them, and how long the impact lasted."""
+by asset type with owners, the models and feeds among them, and how long the impact lasted; and,
+when the run history can tell, which of them did read the bad data (contaminated) and which are
+merely downstream (`with_contamination`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from graph.errors import GraphError
 from graph.queries import blast_radius
-from postmortems.model import AffectedAsset, AssetGroup, Impact, Span
+from postmortems.model import (
+    AffectedAsset,
+    AssetGroup,
+    CleanRow,
+    ContaminatedRow,
+    Impact,
+    Span,
+)
 
 if TYPE_CHECKING:
+    from graph.contamination import Contamination
     from graph.model import Catalog, Entity
 
 # The order in which affected assets are grouped: the way data flows on an ML platform, so the
@@ -136,3 +147,32 @@ def build_impact(catalog: Catalog, incident_asset: str, duration: Span) -> Impac
         feeds=tuple(a.ref for a in everything if a.type == "feed"),
         duration=duration,
     )
+
+
+def with_contamination(impact: Impact, catalog: Catalog, analysis: Contamination) -> Impact:
+    """The Impact with what the run history says did read the bad data, and what did not."""
+    contaminated = tuple(
+        ContaminatedRow(
+            ref=c.ref,
+            type=_type_of(catalog, c.ref),
+            hops=c.hops,
+            owner_label=owner_label(catalog, c.owner),
+            versions=tuple(c.versions),
+        )
+        for c in analysis.contaminated
+    )
+    clean = tuple(
+        CleanRow(
+            ref=c.ref,
+            type=_type_of(catalog, c.ref),
+            owner_label=owner_label(catalog, c.owner),
+            reason=c.reason,
+        )
+        for c in analysis.clean
+    )
+    return replace(impact, contaminated=contaminated, clean=clean, analysed=True)
+
+
+def _type_of(catalog: Catalog, ref: str) -> str | None:
+    entity = catalog.get(ref)
+    return (entity.type or entity.kind) if entity else None

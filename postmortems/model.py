@@ -88,11 +88,37 @@ class Impact:
     models: tuple[str, ...]
     feeds: tuple[str, ...]
     duration: Span
+    # From the run history, when the incident says when its asset went bad (`since`): what did
+    # read the bad data, as opposed to what merely could have (everything downstream).
+    contaminated: tuple[ContaminatedRow, ...] = ()
+    clean: tuple[CleanRow, ...] = ()
+    analysed: bool = False
 
     def assets(self) -> tuple[AffectedAsset, ...]:
         """The source asset (when in the catalog) and every affected one."""
         grouped = tuple(a for group in self.groups for a in group.assets)
         return ((self.source,) if self.source else ()) + grouped
+
+
+@dataclass(frozen=True, slots=True)
+class ContaminatedRow:
+    """An asset the run history shows held bad data, and the versions the bad runs wrote."""
+
+    ref: str
+    type: str | None
+    hops: int
+    owner_label: str | None
+    versions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CleanRow:
+    """Downstream in the catalog, but no run that read bad data wrote it."""
+
+    ref: str
+    type: str | None
+    owner_label: str | None
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)

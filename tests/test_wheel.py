@@ -84,8 +84,10 @@ def test_the_wheel_installed_outside_the_checkout_runs_the_demo_and_a_recovery(
     _run([oncall, "demo", "init", workspace], cwd=elsewhere, env=env)
     env["ONCALL_WORKSPACE"] = str(workspace)
     broken = _run([oncall, "demo", "break"], cwd=elsewhere, env=env).stdout
-    recovery = broken.split("recover with:", 1)[1].split("\n")
-    first = shlex.split(next(line for line in recovery if line.strip()))
+    recovery = [line for line in broken.split("recover with:", 1)[1].split("\n") if line.strip()]
+    assert shlex.split(recovery[0]) == ["oncall", "--as", "ana.lima", "recover", "INC-1"]
+    # under the one command, the runbook commands it runs: run the first by hand
+    first = shlex.split(next(line for line in recovery if " runbook run " in line))
     assert first[0] == "oncall" and "runbook" in first and "run" in first
 
     ran = _run([oncall, *first[1:]], cwd=elsewhere, env=env).stdout

@@ -351,6 +351,48 @@ class Backend:
             shown = str(result.path)
         return SavedPostmortem(result.path, shown, result.action)
 
+    # --- run history: contamination and the recovery plan --------------------------------------
+
+    def recovery(self, incident_id: str) -> tuple[Any, Any] | None:
+        """The contamination analysis and the recovery plan for the incident, or None when its
+        alerts do not say since when its asset was bad or there is no run history to replay.
+
+        The workspace's lineage files are recorded first (unchanged ones are skipped)."""
+        from graph.contamination import contamination
+        from runbooks.library import load_library
+        from runbooks.plan import alert_values, build_plan
+        from tui.lineage_import import import_lineage
+
+        store = self.store()
+        workspace = self.workspace()
+        import_lineage(store, workspace.lineage_paths)
+        values = alert_values(store, incident_id)
+        since = values.get("since")
+        if not isinstance(since, str):
+            return None
+        try:
+            start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        runs = store.run_records()
+        if not runs:
+            return None
+        catalog = self.catalog()
+        incident = store.get_incident(incident_id)
+        asset = catalog.resolve(incident.asset).ref
+        analysis = contamination(
+            catalog, runs, asset, start if start.tzinfo else start.replace(tzinfo=UTC)
+        )
+        library = load_library(workspace.runbooks_dir, workspace.lock_file)
+        plan = build_plan(
+            catalog=catalog,
+            library=library,
+            analysis=analysis,
+            incident_id=incident.id,
+            alert_values=values,
+        )
+        return analysis, plan
+
     # --- runbook runs ------------------------------------------------------------------------
 
     def runbook_env(self) -> Any:

@@ -186,8 +186,20 @@ def test_the_demo_commands_init_break_and_reset(tmp_path: Path) -> None:
     assert report["recovery"][0].startswith(
         "oncall --as ana.lima runbook run training-store-partial-load --incident INC-1"
     )
+    assert report["recover"] == "oncall --as ana.lima recover INC-1"
     reset = oncall("-w", str(root), "demo", "reset", "--json")
     assert json.loads(reset.stdout) == {"workspace": str(root.resolve()), "state_removed": True}
+    lines = oncall("-w", str(root), "demo", "break").stdout.splitlines()
+    first = lines.index("recover with:") + 1
+    assert lines[first] == "  oncall --as ana.lima recover INC-1"  # the one command, first
+    steps = [line.split()[5] for line in lines[first + 1 :] if "runbook run" in line]
+    assert steps == [
+        "training-store-partial-load",
+        "model-rollback",
+        "feed-backout",
+        "feed-backout",
+    ]
+    oncall("-w", str(root), "demo", "reset")
     team = tmp_path / "team"
     team.mkdir()
     (team / "oncall.toml").write_text('name = "team"\n')

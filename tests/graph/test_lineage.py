@@ -14,7 +14,7 @@ from graph.lineage import lineage_parts, lineage_ref, parse_event_time
 from graph.loader import load_catalog
 from graph.model import Catalog
 from graph.refs import split_ref
-from tests.conftest import MARQUEZ_EVENTS
+from tests.conftest import EXTERNAL, MARQUEZ_EVENTS
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ names = st.one_of(
 def test_lineage_refs_round_trip_and_parse_as_refs(namespace: str, name: str) -> None:
     ref = lineage_ref("dataset", namespace, name)
     assert ref == ref.lower()
-    assert lineage_parts(ref) == ("dataset", namespace.lower(), name.lower())
+    assert lineage_parts(ref) == ("dataset", namespace, name)  # exact: names are case-sensitive
     kind, ref_namespace, _ = split_ref(ref)
     assert kind == "dataset"
     assert "/" not in (ref_namespace or "") and ":" not in (ref_namespace or "")
@@ -153,3 +153,128 @@ def test_a_job_that_reads_and_writes_the_same_dataset_is_a_warning_not_an_error(
     catalog = load_catalog([], [tmp_path / "e.json"])
     assert catalog.errors == []
     assert any("cycle" in p.message for p in catalog.warnings)
+
+
+def _load(tmp_path: Path, events: list[dict]) -> Catalog:
+    path = tmp_path / "events.ndjson"
+    path.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    return load_catalog([], [path])
+
+
+def _run_event(inputs: list[dict], outputs: list[dict], job: str = "copy") -> dict:
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-12-02T02:00:00Z",
+        "run": {"runId": "r1"},
+        "job": {"namespace": "spark", "name": job},
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+
+
+def test_two_datasets_differing_only_in_case_stay_two_assets(tmp_path: Path) -> None:
+    catalog = _load(
+        tmp_path,
+        [
+            _run_event(
+                [{"namespace": "s3://Bucket", "name": "raw/Orders.csv"}],
+                [{"namespace": "s3://Bucket", "name": "raw/orders.csv"}],
+            )
+        ],
+    )
+    datasets = sorted(e.name for e in catalog.entities.all() if e.kind == "dataset")
+    assert datasets == ["raw/Orders.csv", "raw/orders.csv"]
+    upper = lineage_ref("dataset", "s3://Bucket", "raw/Orders.csv")
+    assert upper == "dataset:s3%3a%2f%2f%42ucket/raw/%4frders.csv"
+    assert catalog.resolve("s3://Bucket/raw/Orders.csv").ref == upper
+    assert catalog.resolve("s3://Bucket/raw/orders.csv").ref != upper
+    assert catalog.resolve("dataset:s3://Bucket/raw/Orders.csv").ref == upper
+
+
+def test_an_openlineage_name_finds_its_dataset_and_its_job(tmp_path: Path) -> None:
+    catalog = _load(
+        tmp_path,
+        [
+            _run_event(
+                [{"namespace": "postgres://postgres:5432", "name": "postgres.public.raw_orders"}],
+                [{"namespace": "food_delivery", "name": "public.menus"}],
+                job="etl_menus",
+            )
+        ],
+    )
+    found = catalog.resolve("postgres://postgres:5432/postgres.public.raw_orders")
+    assert found.name == "postgres.public.raw_orders"
+    assert catalog.resolve("food_delivery/public.menus").kind == "dataset"
+    assert catalog.resolve("spark/etl_menus").ref == "job:spark/etl_menus"
+
+
+def test_dataset_and_job_events_are_read_as_what_they_are(tmp_path: Path) -> None:
+    owned = {"ownership": {"owners": [{"name": "team:data"}]}}
+    catalog = _load(
+        tmp_path,
+        [
+            {
+                "eventTime": "2026-12-02T02:00:00Z",
+                "dataset": {"namespace": "s3://b", "name": "lake/events", "facets": owned},
+                "producer": "p",
+                "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+            },
+            {
+                "eventTime": "2026-12-02T02:00:00Z",
+                "job": {"namespace": "airflow", "name": "publish"},
+                "inputs": [{"namespace": "s3://b", "name": "lake/events"}],
+                "outputs": [{"namespace": "s3://b", "name": "lake/daily"}],
+                "producer": "p",
+                "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent",
+            },
+        ],
+    )
+    assert [p for p in catalog.problems if p.severity == "error"] == []
+    events = catalog.resolve("s3://b/lake/events")
+    assert events.owner == "group:default/data"
+    job = catalog.resolve("airflow/publish")
+    assert job.ref in catalog.downstream[events.ref]
+
+
+def test_a_malformed_ownership_facet_is_a_warning_at_its_line(tmp_path: Path) -> None:
+    bad = {"ownership": {"owners": "team:data"}}
+    catalog = _load(
+        tmp_path,
+        [
+            _run_event([], [{"namespace": "s3://b", "name": "x", "facets": bad}]),
+            _run_event(
+                [],
+                [{"namespace": "s3://b", "name": "y", "facets": {"ownership": {"owners": [{}]}}}],
+            ),
+        ],
+    )
+    messages = [(p.severity, p.line, p.message) for p in catalog.problems]
+    assert (
+        "warning",
+        1,
+        'ownership facet is malformed: expected {"owners": [{"name": "team:x"}, …]}',
+    ) in messages
+    assert ("warning", 2, "ownership facet: owners[0] has no name") in messages
+
+
+@pytest.mark.parametrize(
+    ("path", "jobs", "datasets", "edges"),
+    [
+        (EXTERNAL / "marquez-apples", 5, 9, 14),
+        (EXTERNAL / "openlineage-dbt", 93, 21, 40),
+        (MARQUEZ_EVENTS, 13, 13, 27),
+    ],
+)
+def test_the_real_openlineage_files_load_with_the_same_counts(
+    path: Path, jobs: int, datasets: int, edges: int
+) -> None:
+    """The counts these files gave before names kept their case: none of them differs in case
+    only, so case-sensitive refs change nothing here."""
+    catalog = load_catalog([], [path])
+    kinds = [e.kind for e in catalog.entities.all()]
+    assert (kinds.count("job"), kinds.count("dataset"), catalog.edge_count) == (
+        jobs,
+        datasets,
+        edges,
+    )
+    assert [p for p in catalog.problems if p.severity == "error"] == []

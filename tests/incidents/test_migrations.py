@@ -48,6 +48,7 @@ def test_the_migrations_ship_inside_the_package() -> None:
         "0001_incidents_and_timeline.py",
         "0002_runs_ledger_leases.py",
         "0003_fencing_and_run_kind.py",
+        "0004_lineage_run_history.py",
         "0005_alert_receipts.py",
     ]
 

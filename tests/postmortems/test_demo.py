@@ -72,7 +72,12 @@ def test_the_demo_draft_has_every_section(recovered) -> None:
         "Lessons",
         "Action items",
     ]
-    assert doc.titles(3)[:2] == ["Feature stores (1)", "Models (2)"]
+    assert doc.titles(3)[:4] == [
+        "Contaminated (4)",
+        "Downstream, clean (7)",
+        "Feature stores (1)",
+        "Models (2)",
+    ]
     assert "Feeds (2)" in doc.titles(3)
 
 
@@ -125,3 +130,19 @@ def test_the_demo_chain_verified(recovered) -> None:
 def _minutes(delta: timedelta) -> str:
     hours, minutes = divmod(int(delta.total_seconds()) // 60, 60)
     return f"{hours}h {minutes}m"
+
+
+def test_the_impact_separates_what_read_the_bad_data_from_what_is_merely_downstream(
+    recovered,
+) -> None:
+    path, _doc, _store = recovered
+    text = path.read_text(encoding="utf-8")
+    impact = text.split("## Impact", 1)[1].split("## Timeline", 1)[0]
+    assert "- Models contaminated: demand-forecast; downstream but clean: reorder-recommender." in (
+        impact
+    )
+    assert "- Feeds contaminated: pricing-feed, tax-feed." in impact
+    assert "- Contaminated (read the bad data, from the run history): demand-forecast (5)" in impact
+    clean = impact.split("### Downstream, clean", 1)[1].split("###", 1)[0]
+    assert "`component:default/reorder-recommender`" in clean and "before the window" in clean
+    assert "Models touched" not in impact

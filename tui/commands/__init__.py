@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 # Modules in the order their commands appear in `oncall --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "graph",
+    "lineage",
     "incident",
     "runbook",
     "postmortem",
@@ -32,6 +33,9 @@ COMMANDS: dict[str, str] = {
     "owner": "graph",
     "impact": "graph",
     "graph": "graph",
+    "contamination": "lineage",
+    "plan": "lineage",
+    "recover": "lineage",
     "incident": "incident",
     "runbook": "runbook",
     "postmortem": "postmortem",

@@ -107,8 +107,10 @@ def break_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     typer.echo("  pricing-feed and tax-feed republished from it")
     typer.echo(f"  {breakage.incident_id} is open on training-db with its alert on the timeline")
     typer.echo("recover with:")
+    typer.echo(f"  {breakage.recover_command()}")
+    typer.echo("which runs these runbooks, in order (each can also be run by hand):")
     for command in breakage.commands():
-        typer.echo(f"  {command}")
+        typer.echo(f"    {command}")
 
 
 @demo_app.command("reset")

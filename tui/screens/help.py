@@ -19,6 +19,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("tui.screens.incidents", "IncidentsScreen", "Incidents"),
     ("tui.screens.new_incident", "NewIncidentScreen", "Open an incident (dialog)"),
     ("tui.screens.incident", "IncidentScreen", "Incident"),
+    ("tui.screens.plan", "PlanScreen", "Recovery plan"),
     ("tui.screens.runbook_run", "RunbookRunScreen", "Runbook run"),
     ("tui.screens.confirm_destructive", "ConfirmDestructive", "Destructive step (dialog)"),
     ("tui.screens.choice", "ChoiceScreen", "Engine questions (dialog)"),

@@ -25,6 +25,7 @@ from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
 from tui.screens.choice import ChoiceScreen
 from tui.screens.prompt import TextPromptScreen
+from tui.widgets.contamination import ContaminationView
 from tui.widgets.dependency_tree import DependencyTree, ReachIndex, format_path
 from tui.widgets.incident_header import IncidentHeader
 from tui.widgets.notice import Notice
@@ -68,6 +69,7 @@ class IncidentScreen(OncallScreen[None]):
         Binding("m", "mitigated", "Mitigated", tooltip="Mark mitigated: the harm has stopped"),
         Binding("R", "resolved", "Resolved", key_display="R", tooltip="Mark resolved"),
         Binding("P", "postmortem", "Postmortem", key_display="P", tooltip="Draft the postmortem"),
+        Binding("c", "plan", "Plan", tooltip="The recovery plan from the run history"),
         Binding("1", "panel('impact')", "Impact", show=False),
         Binding("2", "panel('people')", "People", show=False),
         Binding("3", "panel('runbooks')", "Runbooks", show=False),
@@ -98,6 +100,11 @@ class IncidentScreen(OncallScreen[None]):
             self.problem = problem
             self.runbooks_problem = runbooks_problem
 
+    class RecoveryLoaded(Message):
+        def __init__(self, recovery: tuple[Any, Any] | None) -> None:
+            self.recovery = recovery
+            super().__init__()
+
     class RunsLoaded(Message):
         def __init__(self, runs: list[Any]) -> None:
             super().__init__()
@@ -127,6 +134,7 @@ class IncidentScreen(OncallScreen[None]):
         self.active_panel = "impact"
         self._poll_failed = False
         self.last_seq = 0
+        self.plan: Any | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar(f"Incident {self.incident_id}")
@@ -138,6 +146,7 @@ class IncidentScreen(OncallScreen[None]):
                 impact.border_title = "Blast radius"
                 yield DependencyTree("Loading the blast radius…", id="blast-tree")
                 yield Static("", id="blast-path", classes="path-line")
+                yield ContaminationView("", id="contamination")
             with VerticalScroll(id="people-panel", classes="panel") as people:
                 people.border_title = "Who to call"
                 yield PeoplePanel("Loading owners and rotations…", id="people")
@@ -153,6 +162,7 @@ class IncidentScreen(OncallScreen[None]):
         """The follower thread saw the timeline grow (or could not tell): read what is new."""
 
     def on_mount(self) -> None:
+        self.query_one(ContaminationView).display = False
         self.poll()
         self._following = Following(
             lambda: self.backend.follow(self.incident_id),
@@ -275,6 +285,38 @@ class IncidentScreen(OncallScreen[None]):
         self.runbooks = message.runbooks
         self.runbooks_problem = message.runbooks_problem
         self._show_runbooks(message.runs)
+        self.load_recovery()
+
+    @work(thread=True, exclusive=True, group="incident-recovery")
+    def load_recovery(self) -> None:
+        """What the run history says read the bad data; without it the tree stays."""
+        try:
+            recovery = self.backend.recovery(self.incident_id)
+        except Exception:  # the structural blast radius is still right; nothing to add
+            recovery = None
+        self.post_message(self.RecoveryLoaded(recovery))
+
+    @on(RecoveryLoaded)
+    def _recovery_loaded(self, message: RecoveryLoaded) -> None:
+        if message.recovery is None:
+            return
+        analysis, self.plan = message.recovery
+        self.query_one("#blast-tree").display = False
+        self.query_one("#blast-path").display = False
+        view = self.query_one(ContaminationView)
+        view.show(analysis)
+        view.display = True
+        self.query_one("#impact-panel").border_title = (
+            f"Contaminated ({len(analysis.contaminated)}) · "
+            f"Downstream, clean ({len(analysis.clean)}) · c: plan"
+        )
+        self.refresh_bindings()
+
+    def action_plan(self) -> None:
+        if self.plan is not None:
+            from tui.screens.plan import PlanScreen
+
+            self.app.push_screen(PlanScreen(self.plan))
 
     def _show_runbooks(self, runs: list[Any]) -> None:
         """Unfinished runs of this incident first (to resume), then the suggested runbooks."""
@@ -333,6 +375,8 @@ class IncidentScreen(OncallScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "run_runbook":
             return True if self.runbook_ids else None
+        if action == "plan":
+            return True if self.plan is not None else None
         if action == "page":
             return True if self.impact is not None and self.impact.page else None
         if action in STATUS_ACTIONS:

@@ -11,7 +11,7 @@ takeover), ledger rows one attempt, events no OS user or host (their hashes stay
 (`oncall:page`) become `page` runs. Nothing is re-hashed: the timeline is untouched.
 
 Revision ID: 0003
-Revises: 0005 (re-parented onto main's head when #13's 0005 landed first)
+Revises: 0004 (re-parented onto main's head: #13's 0005 and #12's 0004 landed first)
 Create Date: 2026-12-03
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 

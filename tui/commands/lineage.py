@@ -1,0 +1,401 @@
+"""`oncall contamination`, `plan` and `recover`: what read an asset while it was bad (from the
+run history), the ordered recovery that follows, and running it.
+
+Run history is brought up to date from the workspace's lineage files first (`tui.lineage_import`;
+unchanged files are not read again). Exit codes: 0 ok, 2 bad input (an asset not in the graph, a
+time that does not parse, a window that ends before it starts, an unknown run), one line each.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from graph.contamination import Contamination, ContaminationError
+from tui.commands.common import app_context, open_store, print_json
+
+if TYPE_CHECKING:
+    from graph.model import Catalog
+    from incidents.run_history import RunRecord
+    from incidents.runs import Run
+    from incidents.store import Store
+    from runbooks.engine import RunSession
+    from runbooks.plan import Plan, PlanStep
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("contamination")(contamination_command)
+    app.command("plan")(plan_command)
+    app.command("recover")(recover_command)
+
+
+def contamination_command(
+    ctx: typer.Context,
+    asset: Annotated[
+        str | None,
+        typer.Argument(
+            help="The asset that went bad (a ref, a unique name, or its OpenLineage name)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="When it went bad (ISO 8601; no offset means UTC).", show_default=False
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="When it was repaired (ISO 8601).", show_default=False),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            help="The run that wrote the bad data, instead of ASSET --since.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What read ASSET while it was bad (from --since, to --until), and what that made bad.
+
+    JSON keys: asset, since, until, contaminated [{ref, hops, path, bad_from, owner, runs
+    [{run_id, job, started_at, ended_at, state}], versions}], clean [{ref, hops, owner, reason}].
+    """
+    context = app_context(ctx)
+    catalog = context.catalog
+    with open_store(ctx) as store:
+        runs = load_run_history(ctx, store)
+    found = analyse(catalog, runs, asset, since, until, run_id)
+    if as_json:
+        print_json(found.as_dict())
+        return
+    print_contamination(catalog, found)
+
+
+def load_run_history(ctx: typer.Context, store: Store) -> list[RunRecord]:
+    """The store's run history, after recording any lineage file that changed."""
+    from tui.lineage_import import import_lineage
+
+    context = app_context(ctx)
+    paths = context.lineage_args or (
+        [] if context.catalog_args else context.workspace.lineage_paths
+    )
+    report = import_lineage(store, paths)
+    for problem in report.problems:
+        print(f"oncall: warning: {problem}", file=sys.stderr)
+    return store.run_records()
+
+
+def analyse(
+    catalog: Catalog,
+    runs: list[RunRecord],
+    asset: str | None,
+    since: str | None,
+    until: str | None,
+    run_id: str | None,
+) -> Contamination:
+    """The analysis for the window given as ASSET --since/--until or as --run."""
+    from graph.contamination import bad_window_of_run, contamination
+
+    repaired = parse_time(until, "--until") if until is not None else None
+    if run_id is not None:
+        if since is not None:
+            raise ContaminationError("give either --run or --since, not both")
+        run, start = bad_window_of_run(runs, run_id)
+        ref = _written_by(catalog, run, asset)
+    else:
+        if asset is None or since is None:
+            raise ContaminationError("give ASSET and --since (or --run RUN_ID)")
+        ref = catalog.resolve(asset).ref
+        start = parse_time(since, "--since")
+    return contamination(catalog, runs, ref, start, repaired)
+
+
+def parse_time(text: str, option: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ContaminationError(
+            f"{option} {text!r} is not an ISO 8601 time (e.g. 2026-12-02T02:00:00Z)"
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _written_by(catalog: Catalog, run: RunRecord, asset: str | None) -> str:
+    """The asset the bad run wrote: ASSET when given (it must be one of its outputs), else its
+    only output."""
+    from graph.contamination import DatasetNames
+
+    names = DatasetNames(catalog)
+    outputs = [names.ref("dataset", d.namespace, d.name) for d in run.outputs]
+    if asset is not None:
+        ref = catalog.resolve(asset).ref
+        if ref not in outputs:
+            raise ContaminationError(f"run {run.run_id} did not write {ref}")
+        return ref
+    if len(outputs) != 1:
+        listed = ", ".join(outputs) or "nothing"
+        raise ContaminationError(
+            f"run {run.run_id} wrote {listed}: name the bad asset (oncall contamination ASSET --run …)"
+        )
+    return outputs[0]
+
+
+def print_contamination(catalog: Catalog, found: Contamination) -> None:
+    window = f"from {_when(found.since)}" + (
+        f" to {_when(found.until)}" if found.until else ", not repaired"
+    )
+    typer.echo(f"{found.asset} bad {window}")
+    typer.echo("")
+    typer.echo(f"Contaminated ({len(found.contaminated)})")
+    rows = [
+        [
+            str(c.hops),
+            c.ref,
+            _when(c.bad_from),
+            ", ".join(c.versions) or "-",
+            str(len(c.runs)),
+            c.owner or "(no owner)",
+        ]
+        for c in found.contaminated
+    ]
+    _table(["HOPS", "ASSET", "BAD FROM", "VERSIONS", "RUNS", "OWNER"], rows)
+    typer.echo("")
+    typer.echo(f"Downstream, clean ({len(found.clean)})")
+    rows = [[str(c.hops), c.ref, c.owner or "(no owner)", c.reason] for c in found.clean]
+    _table(["HOPS", "ASSET", "OWNER", "WHY CLEAN"], rows)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    if not rows:
+        typer.echo("  (none)")
+        return
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        typer.echo("  " + "  ".join([*cells, row[-1]]))
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+# -- plan / recover ---------------------------------------------------------------------------
+
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="When the incident's asset went bad (default: the `since` its alert carries).",
+        show_default=False,
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option("--until", help="When it was repaired (ISO 8601).", show_default=False),
+]
+
+
+def plan_command(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="The incident (INC-n).")],
+    since: SinceOption = None,
+    until: UntilOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The ordered recovery plan for the incident's asset: one runbook per contaminated asset,
+    sources first, parameters filled from the analysis; assets with no runbook as manual items.
+
+    JSON keys: incident, asset, since, until, steps [{step, asset, owner, hops, versions, kind
+    (runbook|manual), runbook, title, params, changes, reason}], clean [ref].
+    """
+    with open_store(ctx) as store:
+        plan = make_plan(ctx, store, incident_id, since, until)
+    if as_json:
+        print_json(plan.as_dict())
+        return
+    print_plan(plan)
+
+
+def recover_command(
+    ctx: typer.Context,
+    incident_id: Annotated[str, typer.Argument(help="The incident (INC-n).")],
+    since: SinceOption = None,
+    until: UntilOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Confirm every non-destructive step.")
+    ] = False,
+    yes_destructive: Annotated[
+        bool, typer.Option("--yes-destructive", help="Also confirm destructive steps (scripts).")
+    ] = False,
+    break_glass: Annotated[
+        str | None,
+        typer.Option(
+            "--break-glass", help="Act on assets you neither own nor are on call for, saying why."
+        ),
+    ] = None,
+    in_doubt: Annotated[
+        str | None,
+        typer.Option(
+            "--in-doubt", metavar="done|redo", help="Settle in-doubt steps without asking."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the recovery plan: each step an ordinary runbook run (leased, idempotent, resumable).
+
+    Running it again changes nothing; after an interruption it continues where it stopped.
+    JSON keys: incident, status (done|manual|stopped), runs [what `runbook run --json` prints],
+    manual [plan steps left to people].
+    """
+    from runbooks.engine import resume_run, start_run
+    from runbooks.library import load_library
+    from runbooks.plan import recover
+    from tui.commands.runbook import TerminalPrompter, _env, _options, _printer, _settlement
+
+    options = _options(
+        dry_run=False,
+        yes=yes,
+        yes_destructive=yes_destructive,
+        force=False,
+        reason=None,
+        break_glass=break_glass,
+    )
+    context = app_context(ctx)
+    out = sys.stderr if as_json else sys.stdout
+    prompter = TerminalPrompter(
+        yes=yes, yes_destructive=yes_destructive, in_doubt=_settlement(in_doubt), out=out
+    )
+    env = _env(ctx)
+    catalog = context.catalog
+    operator = context.operator
+    with open_store(ctx) as store:
+        plan = make_plan(ctx, store, incident_id, since, until)
+        library = load_library(env.runbooks_dir, env.lock_file)
+
+        def start(step: PlanStep) -> RunSession:
+            return start_run(
+                store=store,
+                env=env,
+                catalog=catalog,
+                runbook_id=step.runbook or "",
+                incident_id=plan.incident,
+                params=step.params,
+                operator=operator,
+                options=options,
+                prompter=prompter,
+                on_event=_printer(out),
+            )
+
+        def resume(run: Run) -> RunSession:
+            return resume_run(
+                store=store,
+                env=env,
+                catalog=catalog,
+                run_id=run.id,
+                operator=operator,
+                options=options,
+                prompter=prompter,
+                on_event=_printer(out),
+            )
+
+        report = recover(
+            store=store,
+            catalog=catalog,
+            plan=plan,
+            library=library,
+            start=start,
+            resume=resume,
+            actor=operator,
+            say=lambda text: typer.echo(text, file=out),
+        )
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        for run in report.runs:
+            typer.echo(f"  {run['run']}  {run['runbook']:<28} {run['status']}", file=out)
+        for item in report.manual:
+            typer.echo(
+                f"  by hand: {item['asset']} ({item['owner'] or 'no owner'}): {item['reason']}",
+                file=out,
+            )
+        typer.echo(f"{plan.incident}: recovery {report.status}", file=out)
+    if report.status == "stopped":
+        raise typer.Exit(1)
+
+
+def make_plan(
+    ctx: typer.Context, store: Store, incident_id: str, since: str | None, until: str | None
+) -> Plan:
+    """The plan for the incident: its asset, the bad window (options, else the alert's `since`)."""
+    from runbooks.errors import RunbookError
+    from runbooks.library import load_library
+    from runbooks.plan import alert_values, build_plan
+    from tui.commands.runbook import _env
+
+    context = app_context(ctx)
+    catalog = context.catalog
+    incident = store.get_incident(incident_id)
+    values = alert_values(store, incident.id)
+    start = since or (str(values["since"]) if "since" in values else None)
+    if start is None:
+        raise ContaminationError(
+            f"{incident.id}'s alerts carry no `since`: pass --since (when {incident.asset} went bad)"
+        )
+    runs = load_run_history(ctx, store)
+    analysis = analyse(catalog, runs, incident.asset, start, until, None)
+    env = _env(ctx)
+    library = load_library(env.runbooks_dir, env.lock_file)
+
+    def describe(runbook_id: str, params: dict[str, str]) -> tuple[str, ...]:
+        from runbooks.engine import RunOptions, start_run
+
+        try:
+            session = start_run(
+                store=store,
+                env=env,
+                catalog=catalog,
+                runbook_id=runbook_id,
+                incident_id=incident.id,
+                params=params,
+                operator=context.operator,
+                options=RunOptions(dry_run=True),
+            )
+        except RunbookError as exc:
+            return (f"(cannot render: {exc})",)
+        return tuple(state.title for state in session.plan())
+
+    return build_plan(
+        catalog=catalog,
+        library=library,
+        analysis=analysis,
+        incident_id=incident.id,
+        alert_values=values,
+        describe=describe,
+    )
+
+
+def print_plan(plan: Plan) -> None:
+    window = f"since {plan.since}" + (f" until {plan.until}" if plan.until else "")
+    typer.echo(f"{plan.incident}: recovery plan for {plan.asset} ({window})")
+    for step in plan.steps:
+        owner = step.owner or "no owner"
+        versions = f" versions {', '.join(step.versions)}" if step.versions else ""
+        if step.manual:
+            typer.echo(f"  {step.number}. BY HAND  {step.asset} ({owner}){versions}")
+            typer.echo(f"       {step.reason}")
+            continue
+        params = " ".join(f"{k}={v}" for k, v in step.params.items())
+        typer.echo(f"  {step.number}. {step.runbook}  {step.asset} ({owner}){versions}")
+        typer.echo(f"       params: {params}")
+        for change in step.changes:
+            typer.echo(f"       - {change}")
+    if plan.clean:
+        typer.echo(f"  downstream but clean (no step): {', '.join(plan.clean)}")
+    typer.echo(f"run it with: oncall recover {plan.incident}")
