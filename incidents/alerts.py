@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from incidents.base import StoreBase
-from incidents.canonical import as_utc, canonical_json, event_hash, normalise_data
+from incidents.canonical import Origin, as_utc, canonical_json, event_hash, normalise_data
 from incidents.errors import InvalidValue
 from incidents.lifecycle import CLOSED_STATUSES, normalise_severity, require_text
 from incidents.models import ALERT_RECEIPTS, EVENTS, INCIDENTS
@@ -148,7 +148,10 @@ class AlertsMixin(StoreBase):
             actor: str,
             data: Any,
             at: datetime,
+            origin: Origin | None = None,
         ) -> Event: ...
+
+        origin: Origin
 
     def record_alerts(self, alerts: Sequence[IncomingAlert], *, actor: str) -> list[AlertOutcome]:
         """Record a batch of alerts in one transaction: every alert or, on any error, none.
@@ -215,6 +218,7 @@ class AlertsMixin(StoreBase):
                     actor=actor,
                     message=alert.message,
                     data={**alert.data, "asset": alert.asset},
+                    origin=self.origin,
                 )
                 events.append(event)
                 heads[incident_id] = (event["seq"], event["hash"], opened_at)
@@ -325,9 +329,11 @@ def _chained(
     actor: str,
     message: str,
     data: dict[str, Any],
+    origin: Origin,
 ) -> dict[str, Any]:
     """One `alert` event's row, hashed onto the chain after `prev_hash` (the same hash
-    `Store.append_event` computes, so `verify` cannot tell how it was written)."""
+    `Store.append_event` computes, so `verify` cannot tell how it was written), with who was at
+    the keyboard (the intake server's OS user and host)."""
     digest = event_hash(
         incident_id=incident_id,
         seq=seq,
@@ -337,6 +343,7 @@ def _chained(
         message=message,
         data=data,
         prev_hash=prev_hash,
+        origin=origin,
     )
     return {
         "incident_id": incident_id,
@@ -348,6 +355,9 @@ def _chained(
         "data": canonical_json(data),
         "prev_hash": prev_hash,
         "hash": digest,
+        "os_user": origin.os_user,
+        "host": origin.host,
+        "impersonated": origin.impersonated,
     }
 
 

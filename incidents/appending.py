@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import StaticPool
 
-from incidents.canonical import as_utc, chain_hash
+from incidents.canonical import Origin, as_utc, chain_hash
 from incidents.database import Database
 from incidents.errors import IncidentNotFound, InvalidValue
 from incidents.records import Event
@@ -52,6 +52,9 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "data",
     "prev_hash",
     "hash",
+    "os_user",
+    "host",
+    "impersonated",
 )
 """The columns an append writes, in the order `_values` lists them."""
 
@@ -67,6 +70,7 @@ class Prepared:
     data: dict[str, Any]
     data_text: str
     at: datetime | None
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +251,7 @@ class Appender:
                 message=event.message,
                 data_text=event.data_text,
                 prev_hash=prev_hash,
+                origin=event.origin,
             )
             linked.append(Linked(event, seq, at, prev_hash, digest))
             prev_hash = digest
@@ -283,6 +288,9 @@ class Appender:
             event.data_text,
             item.prev_hash,
             item.hash,
+            origin.os_user if (origin := event.origin) else None,
+            origin.host if origin else None,
+            bool(origin.impersonated) if origin else None,
         )
 
     def _params(self, incident_id: str, linked: list[Linked]) -> list[Any]:
@@ -310,6 +318,9 @@ class Appender:
                 data=item.event.data,
                 prev_hash=item.prev_hash,
                 hash=item.hash,
+                os_user=item.event.origin.os_user if item.event.origin else None,
+                host=item.event.origin.host if item.event.origin else None,
+                impersonated=item.event.origin.impersonated if item.event.origin else None,
             )
             for item, event_id in zip(linked, ids, strict=True)
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import PurePath
@@ -116,6 +117,30 @@ def _plain(value: Any) -> bool:
     return kind in _SCALARS
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who was at the keyboard when an event was written: the OS user, the host, and whether
+    they acted as someone else (`--as` in a workspace that allows impersonation)."""
+
+    os_user: str
+    host: str
+    impersonated: bool = False
+
+
+def this_origin(impersonated: bool = False) -> Origin:
+    """This process's OS user and host (`$ONCALL_HOST` names the host when set)."""
+    import getpass
+    import os
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry (containers): the uid
+        user = f"uid-{os.getuid()}"
+    host = os.environ.get("ONCALL_HOST", "").strip() or socket.gethostname()
+    return Origin(user, host, impersonated)
+
+
 def event_hash(
     *,
     incident_id: str,
@@ -126,13 +151,16 @@ def event_hash(
     message: str,
     data: Mapping[str, Any],
     prev_hash: str,
+    origin: Origin | None = None,
 ) -> str:
     """SHA-256 (hex) of the canonical JSON of every field of the event, the previous hash included.
 
     The field names are spelled out here rather than taken from a model so that adding a column
-    to the events table can never silently change what old hashes covered.
+    to the events table can never silently change what old hashes covered. An event with an
+    `origin` (every event since the OS user and host were recorded) also covers `os_user`,
+    `host` and `impersonated`; one without hashes exactly as before.
     """
-    payload = {
+    payload: dict[str, Any] = {
         "incident": incident_id,
         "seq": seq,
         "at": iso_utc(at),
@@ -142,6 +170,10 @@ def event_hash(
         "data": data,
         "prev_hash": prev_hash,
     }
+    if origin is not None:
+        payload.update(
+            os_user=origin.os_user, host=origin.host, impersonated=bool(origin.impersonated)
+        )
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
@@ -160,15 +192,26 @@ def chain_hash(
     message: str,
     data_text: str,
     prev_hash: str,
+    origin: Origin | None = None,
 ) -> str:
     """`event_hash` for data already in canonical text (`canonical_json(data)`), without
     re-encoding the whole event: the payload's keys are written in their sorted order around
     the data text, which gives byte for byte the same JSON (tests/incidents/test_canonical.py
     checks the two against each other), at a third of the cost on the append path.
     """
-    payload = (
-        f'{{"actor":{_text(actor)},"at":"{iso_utc_fast(at)}","data":{data_text},'
-        f'"incident":{_text(incident_id)},"kind":{_text(kind)},"message":{_text(message)},'
-        f'"prev_hash":{_text(prev_hash)},"seq":{int(seq)}}}'
-    )
+    if origin is None:
+        payload = (
+            f'{{"actor":{_text(actor)},"at":"{iso_utc_fast(at)}","data":{data_text},'
+            f'"incident":{_text(incident_id)},"kind":{_text(kind)},"message":{_text(message)},'
+            f'"prev_hash":{_text(prev_hash)},"seq":{int(seq)}}}'
+        )
+    else:
+        impersonated = "true" if origin.impersonated else "false"
+        payload = (
+            f'{{"actor":{_text(actor)},"at":"{iso_utc_fast(at)}","data":{data_text},'
+            f'"host":{_text(origin.host)},"impersonated":{impersonated},'
+            f'"incident":{_text(incident_id)},"kind":{_text(kind)},"message":{_text(message)},'
+            f'"os_user":{_text(origin.os_user)},"prev_hash":{_text(prev_hash)},'
+            f'"seq":{int(seq)}}}'
+        )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -77,3 +77,8 @@ class LeaseHeld(StoreError):
 
 class LeaseLost(StoreError):
     """A run tried to renew a lease it no longer holds (released, or taken over with --force)."""
+
+
+class SessionFenced(LedgerConflict):
+    """A write of a session that no longer drives the run: another session (a takeover, with a
+    new fencing token) claimed the step or the run since. The writer must stop acting."""

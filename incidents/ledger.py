@@ -4,6 +4,11 @@ Each execution has a key (a hash the engine derives from incident, runbook, vers
 rendered action) that is the table's primary key. The engine writes the intent (`started`) before
 the effect and `done` after it; a key found `started` after a crash is in doubt. Uniqueness is
 the database's job: two processes writing the same intent get one row, and both see it.
+
+Fencing: each row carries the session token of the process that set out to do the step. `done`,
+`failed` and `restart` given a session are conditional on it, and an interrupted step is taken
+over with `ledger_claim` (a conditional update on the attempt counter), which writes the new
+session's token: from then on the old session's writes fail with `SessionFenced`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from sqlalchemy import Connection, Row, select, update
 
 from incidents.base import StoreBase
 from incidents.canonical import normalise_data
-from incidents.errors import InvalidValue, LedgerConflict, RunNotFound
+from incidents.errors import InvalidValue, LedgerConflict, RunNotFound, SessionFenced
 from incidents.lifecycle import normalise_incident_id, normalise_run_id, require_text
 from incidents.models import LEDGER, RUNS
 
@@ -36,6 +41,8 @@ class LedgerEntry:
     effect_count: int
     started_at: datetime
     finished_at: datetime | None
+    session: str | None = None
+    attempts: int = 1
 
     @property
     def in_doubt(self) -> bool:
@@ -56,6 +63,8 @@ class LedgerEntry:
             effect_count=row.effect_count,
             started_at=row.started_at,
             finished_at=row.finished_at,
+            session=row.session,
+            attempts=row.attempts,
         )
 
 
@@ -71,10 +80,11 @@ class LedgerMixin(StoreBase):
         incident_id: str | None,
         step_id: str,
         rendered: dict[str, Any],
+        session: str | None = None,
     ) -> LedgerEntry:
-        """Record that the step is about to run (`started`). If the key exists already — done,
-        failed or in doubt — the existing entry is returned unchanged and nothing is written:
-        the caller decides from its status."""
+        """Record that the step is about to run (`started`), by `session`. If the key exists
+        already — done, failed or in doubt — the existing entry is returned unchanged and nothing
+        is written: the caller decides from its status and its session."""
         key = _check_key(key)
         run_id = normalise_run_id(run_id)
         if incident_id is not None:
@@ -98,6 +108,8 @@ class LedgerMixin(StoreBase):
                     effect_count=0,
                     started_at=self._now(),
                     finished_at=None,
+                    session=session,
+                    attempts=1,
                 )
                 .on_conflict_do_nothing(index_elements=[LEDGER.c.key])
             )
@@ -105,24 +117,32 @@ class LedgerMixin(StoreBase):
             assert entry is not None  # inserted, or there already
             return entry
 
-    def ledger_done(self, key: str, output: dict[str, Any], effect_count: int = 1) -> LedgerEntry:
+    def ledger_done(
+        self,
+        key: str,
+        output: dict[str, Any],
+        effect_count: int = 1,
+        session: str | None = None,
+    ) -> LedgerEntry:
         """Mark the step done with its output. `effect_count` is how many times its effect was
         applied by this execution (0 when a check found the desired state already there).
-        A step already done is refused: recording it twice would hide a repeated effect."""
+        A step already done is refused: recording it twice would hide a repeated effect. Given
+        `session`, only that session's entry moves (else `SessionFenced`)."""
         return self._finish(
             key,
             "done",
             output=normalise_data(output, "the step output"),
             effect_count=int(effect_count),
+            session=session,
         )
 
-    def ledger_failed(self, key: str, error: str) -> LedgerEntry:
-        return self._finish(key, "failed", error=require_text(error, "the error"))
+    def ledger_failed(self, key: str, error: str, session: str | None = None) -> LedgerEntry:
+        return self._finish(key, "failed", error=require_text(error, "the error"), session=session)
 
-    def ledger_restart(self, key: str, run_id: str) -> LedgerEntry:
+    def ledger_restart(self, key: str, run_id: str, session: str | None = None) -> LedgerEntry:
         """Put a `failed` entry back to `started` for another attempt, by `run_id` (a resumed
-        or a new run). Only a failed entry can be restarted: a done one must stay done, and an
-        in-doubt one must first be settled by its check or the operator."""
+        or a new run) in `session`. Only a failed entry can be restarted: a done one must stay
+        done, and an in-doubt one must first be claimed (`ledger_claim`)."""
         key = _check_key(key)
         run_id = normalise_run_id(run_id)
         with self._db.write() as conn:
@@ -135,6 +155,8 @@ class LedgerMixin(StoreBase):
                     error=None,
                     finished_at=None,
                     started_at=self._now(),
+                    session=session,
+                    attempts=LEDGER.c.attempts + 1,
                 )
                 .returning(LEDGER.c.key)
             ).first()
@@ -143,6 +165,42 @@ class LedgerMixin(StoreBase):
                 raise _cannot(key, entry, "started again")
             assert entry is not None
             return entry
+
+    def ledger_claim(self, key: str, run_id: str, session: str, attempts: int) -> LedgerEntry:
+        """Take over a step found `started` by another session (interrupted, or a process that
+        was frozen): one conditional update, matched on the attempt counter the caller saw,
+        writes this session's token and counts one more attempt. From then on the old
+        session's `done`/`failed` fail with `SessionFenced`. Raises `SessionFenced` when
+        someone else claimed or finished it first (the row count decides)."""
+        key = _check_key(key)
+        run_id = normalise_run_id(run_id)
+        with self._db.write() as conn:
+            changed = conn.execute(
+                update(LEDGER)
+                .where(
+                    LEDGER.c.key == key,
+                    LEDGER.c.status == "started",
+                    LEDGER.c.attempts == int(attempts),
+                )
+                .values(
+                    run_id=run_id,
+                    session=session,
+                    attempts=LEDGER.c.attempts + 1,
+                    started_at=self._now(),
+                )
+                .returning(LEDGER.c.key)
+            ).first()
+            entry = _entry(conn, key)
+        if changed is None:
+            if entry is None:
+                raise _cannot(key, entry, "claimed")
+            raise SessionFenced(
+                f"step {entry.step_id} (ledger key {key[:16]}…) was claimed or finished by "
+                f"another session of {entry.run_id} first (it is {entry.status}, attempt "
+                f"{entry.attempts})"
+            )
+        assert entry is not None
+        return entry
 
     def ledger_for_run(self, run_id: str) -> list[LedgerEntry]:
         """The run's entries in the order they were started."""
@@ -161,17 +219,22 @@ class LedgerMixin(StoreBase):
         output: dict[str, Any] | None = None,
         error: str | None = None,
         effect_count: int = 0,
+        session: str | None = None,
     ) -> LedgerEntry:
         key = _check_key(key)
         if effect_count < 0:
             raise InvalidValue(f"effect_count must not be negative (got {effect_count})")
         with self._db.write() as conn:
-            # Conditional UPDATE: only an unfinished (or failed, when marking done) entry moves;
-            # the rowcount, not a read beforehand, says whether it did.
+            # Conditional UPDATE: only an unfinished (or failed, when marking done) entry moves,
+            # and only the session's own when one is given; the rowcount, not a read beforehand,
+            # says whether it did.
             allowed = ["started", "failed"] if status == "done" else ["started"]
+            where = [LEDGER.c.key == key, LEDGER.c.status.in_(allowed)]
+            if session is not None:
+                where.append(LEDGER.c.session == session)
             changed = conn.execute(
                 update(LEDGER)
-                .where(LEDGER.c.key == key, LEDGER.c.status.in_(allowed))
+                .where(*where)
                 .values(
                     status=status,
                     output=output,
@@ -183,6 +246,12 @@ class LedgerMixin(StoreBase):
             ).first()
             entry = _entry(conn, key)
             if changed is None:
+                if session is not None and entry is not None and entry.session != session:
+                    raise SessionFenced(
+                        f"step {entry.step_id} (ledger key {key[:16]}…) now belongs to another "
+                        f"session of {entry.run_id} (attempt {entry.attempts}, {entry.status}); "
+                        f"this session may not mark it {status}"
+                    )
                 raise _cannot(key, entry, f"marked {status}")
             assert entry is not None
             return entry

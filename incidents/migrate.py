@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "oncall_schema_version"
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0005", "0004")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0005", "0004", "0003")
 """Every revision in `migrations/versions/`, oldest first; the last one is the head."""
 
 PG_MIGRATION_LOCK = 0x6F6E63616C6C

@@ -115,6 +115,11 @@ class EventRow(Base):
     data: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Who was at the keyboard (SECURITY.md): set on every new event and covered by its hash;
+    # NULL on events written before, whose hash covers exactly what it always did.
+    os_user: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(Text)
+    impersonated: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class RunRow(Base):
@@ -135,6 +140,10 @@ class RunRow(Base):
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # `runbook` (a runbook file) or `page` (the engine's one-step page); see `runbooks.paging`.
+    kind: Mapped[str] = mapped_column(String(16), server_default="runbook")
+    # The session token of the process driving the run now; a takeover replaces it.
+    session: Mapped[str | None] = mapped_column(String(36))
 
 
 class LedgerRow(Base):
@@ -153,6 +162,11 @@ class LedgerRow(Base):
     effect_count: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # The fencing token of the session that wrote the intent (or claimed it since); every later
+    # write of this row is conditional on it. NULL for rows written before tokens existed.
+    session: Mapped[str | None] = mapped_column(String(36))
+    # How many times a session set out to do this step (a claimed in-doubt step is one more).
+    attempts: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
 
 
 class LeaseRow(Base):
@@ -168,6 +182,9 @@ class LeaseRow(Base):
     acquired_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # The fencing token of the session holding it: heartbeat and release match on it, and a
+    # takeover (force or expiry) writes a new one.
+    session: Mapped[str] = mapped_column(String(36), server_default="")
 
 
 class AlertReceiptRow(Base):

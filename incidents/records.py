@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from incidents.canonical import iso_utc
+from incidents.canonical import Origin, iso_utc
 from incidents.lifecycle import CLOSED_STATUSES
 
 
@@ -83,6 +83,28 @@ class Event:
     data: dict[str, Any]
     prev_hash: str
     hash: str
+    #: The OS user and host that wrote it (None on events from before they were recorded).
+    os_user: str | None = None
+    host: str | None = None
+    #: Whether `os_user` acted as `actor`, someone else (`--as` where impersonation is allowed).
+    impersonated: bool | None = None
+
+    @property
+    def origin(self) -> Origin | None:
+        """What the event's hash covers about who wrote it, or None (an older event)."""
+        if self.os_user is None:
+            return None
+        return Origin(self.os_user, self.host or "", bool(self.impersonated))
+
+    @property
+    def who(self) -> str:
+        """The acting ref, with the OS user and host beside it: `user:default/bob (bob@vm)`, or
+        `alice@vm acting as user:default/bob`."""
+        if self.os_user is None:
+            return self.actor
+        if self.impersonated:
+            return f"{self.os_user}@{self.host} acting as {self.actor}"
+        return f"{self.actor} ({self.os_user}@{self.host})"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Event:
@@ -97,6 +119,9 @@ class Event:
             data=json.loads(row.data),
             prev_hash=row.prev_hash,
             hash=row.hash,
+            os_user=row.os_user,
+            host=row.host,
+            impersonated=row.impersonated,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -109,6 +134,9 @@ class Event:
             "message": self.message,
             "data": self.data,
             "hash": self.hash,
+            "os_user": self.os_user,
+            "host": self.host,
+            "impersonated": self.impersonated,
         }
 
 

@@ -1,6 +1,10 @@
 """Runbook runs (`RUN-<n>`): which runbook, at which vetted version, with which parameters, by
 whom, and whether it is running, done, failed or interrupted. The runbook engine writes the
-matching timeline events; the store only keeps the record."""
+matching timeline events; the store only keeps the record.
+
+A run has a `kind` (`runbook`, or `page` for the engine's built-in one-step page runs) and the
+session token of the process driving it: `claim_run` writes a new one on a takeover, and a
+status change given a session is conditional on it (`SessionFenced` otherwise)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from sqlalchemy import Row, insert, select, update
 
 from incidents.base import StoreBase
 from incidents.canonical import normalise_data
-from incidents.errors import IncidentNotFound, InvalidValue, RunNotFound
+from incidents.errors import IncidentNotFound, InvalidValue, RunNotFound, SessionFenced
 from incidents.lifecycle import RUN_PREFIX, normalise_incident_id, normalise_run_id, require_text
 from incidents.models import INCIDENTS, RUNS
 
@@ -20,6 +24,7 @@ RUN_STATUSES: tuple[str, ...] = ("running", "done", "failed", "interrupted", "ab
 FINISHED_RUN_STATUSES: frozenset[str] = frozenset({"done", "failed", "interrupted", "abandoned"})
 #: Finished for good: never resumed, never changed again.
 FINAL_RUN_STATUSES: frozenset[str] = frozenset({"done", "abandoned"})
+RUN_KINDS: tuple[str, ...] = ("runbook", "page")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,8 @@ class Run:
     started_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    kind: str = "runbook"
+    session: str | None = None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Run:
@@ -52,6 +59,8 @@ class Run:
             started_at=row.started_at,
             updated_at=row.updated_at,
             finished_at=row.finished_at,
+            kind=row.kind,
+            session=row.session,
         )
 
 
@@ -65,9 +74,14 @@ class RunsMixin(StoreBase):
         params: dict[str, Any],
         operator: str,
         dry_run: bool = False,
+        *,
+        kind: str = "runbook",
+        session: str | None = None,
     ) -> Run:
-        """Record a new run, `running` from now. `incident_id` may be None (a dry run outside
-        an incident)."""
+        """Record a new run, `running` from now, driven by `session`. `incident_id` may be None
+        (a dry run outside an incident)."""
+        if kind not in RUN_KINDS:
+            raise InvalidValue(f"unknown run kind {kind!r}: use one of {', '.join(RUN_KINDS)}")
         if incident_id is not None:
             incident_id = normalise_incident_id(incident_id)
         runbook_id = require_text(runbook_id, "the runbook id")
@@ -98,6 +112,8 @@ class RunsMixin(StoreBase):
                     started_at=now,
                     updated_at=now,
                     finished_at=None,
+                    kind=kind,
+                    session=session,
                 )
             )
             return Run.from_row(conn.execute(select(RUNS).where(RUNS.c.id == run_id)).one())
@@ -110,17 +126,36 @@ class RunsMixin(StoreBase):
             raise RunNotFound(run_id)
         return Run.from_row(row)
 
-    def list_runs(self, incident_id: str | None = None) -> list[Run]:
-        """Oldest first; only the incident's when `incident_id` is given."""
+    def list_runs(self, incident_id: str | None = None, kind: str | None = None) -> list[Run]:
+        """Oldest first; only the incident's when `incident_id` is given, only runs of `kind`
+        (`runbook`, `page`) when it is."""
         query = select(RUNS).order_by(RUNS.c.number)
         if incident_id is not None:
             query = query.where(RUNS.c.incident_id == normalise_incident_id(incident_id))
+        if kind is not None:
+            query = query.where(RUNS.c.kind == kind)
         with self._db.read() as conn:
             return [Run.from_row(row) for row in conn.execute(query)]
 
-    def set_run_status(self, run_id: str, status: str) -> Run:
+    def claim_run(self, run_id: str, session: str) -> Run:
+        """Hand the run to `session` (a resume, a takeover): its token replaces the old one, so
+        the session that drove it before can no longer change its status."""
+        run_id = normalise_run_id(run_id)
+        with self._db.write() as conn:
+            row = conn.execute(
+                update(RUNS)
+                .where(RUNS.c.id == run_id)
+                .values(session=session, updated_at=self._now())
+                .returning(*RUNS.c)
+            ).first()
+        if row is None:
+            raise RunNotFound(run_id)
+        return Run.from_row(row)
+
+    def set_run_status(self, run_id: str, status: str, session: str | None = None) -> Run:
         """Move a run to `status`. Setting the status it already has changes nothing; a `done`
-        run is finished for good (resuming it would repeat nothing, so it is refused)."""
+        run is finished for good (resuming it would repeat nothing, so it is refused). Given
+        `session`, only the session that drives the run may (else `SessionFenced`)."""
         run_id = normalise_run_id(run_id)
         if status not in RUN_STATUSES:
             raise InvalidValue(
@@ -133,6 +168,10 @@ class RunsMixin(StoreBase):
             ).one_or_none()
             if row is None:
                 raise RunNotFound(run_id)
+            if session is not None and row.session not in (None, session):
+                raise SessionFenced(
+                    f"{run_id} is driven by another session now; this one may not make it {status}"
+                )
             if row.status == status:
                 return Run.from_row(row)
             if row.status in FINAL_RUN_STATUSES:

@@ -21,10 +21,12 @@ from incidents.appending import Appender, Prepared
 from incidents.base import StoreBase
 from incidents.canonical import (
     GENESIS_HASH,
+    Origin,
     as_utc,
     canonical_json,
     event_hash,
     normalise_data_text,
+    this_origin,
 )
 from incidents.canonical import utc_now as _utc_now
 from incidents.chain import ChainReport, check_chain
@@ -80,6 +82,9 @@ class Store(
         self.clock = clock
         # The store's clock, looked up at each append so a test swapping `clock` moves it too.
         self._appender = Appender(db, lambda: self.clock())
+        #: Who is at the keyboard, recorded on every event this store appends (SECURITY.md);
+        #: the command line marks it `impersonated` when `--as` names someone else.
+        self.origin: Origin = this_origin()
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -264,6 +269,7 @@ class Store(
                 actor=actor,
                 data=data,
                 at=when,
+                origin=self.origin,
             )
             return Incident.from_row(self._incident_row(conn, incident_id))
 
@@ -312,7 +318,7 @@ class Store(
     ) -> Event:
         """Add one event to the end of the incident's timeline; returns it with its hash."""
         incident_id = normalise_incident_id(incident_id)
-        prepared = _prepare(NewEvent(kind, message, actor, data, at))
+        prepared = _prepare(NewEvent(kind, message, actor, data, at), self.origin)
         return self._appender.append(incident_id, [prepared])[0]
 
     def append_events(self, incident_id: str, events: Sequence[NewEvent]) -> list[Event]:
@@ -320,7 +326,7 @@ class Store(
         move of the chain head: all of them or none. For what is written together (an alert
         burst, a step's events), at a fraction of the cost of one append each."""
         incident_id = normalise_incident_id(incident_id)
-        prepared = [_prepare(event) for event in events]
+        prepared = [_prepare(event, self.origin) for event in events]
         return self._appender.append(incident_id, prepared)
 
     def events(self, incident_id: str, after_seq: int = 0) -> list[Event]:
@@ -335,15 +341,16 @@ class Store(
             )
             return [Event.from_row(row) for row in rows]
 
-    def verify(self, incident_id: str) -> ChainReport:
-        """Recompute every hash and link of the incident's timeline; name the first bad event."""
+    def verify(self, incident_id: str, anchor: str | None = None) -> ChainReport:
+        """Recompute every hash and link of the incident's timeline; name the first bad event.
+        `anchor`: a head hash recorded outside the database, which must be in the chain."""
         incident_id = normalise_incident_id(incident_id)
         with self._db.read() as conn:
             head = self._incident_row(conn, incident_id)
             rows = conn.execute(
                 select(EVENTS).where(EVENTS.c.incident_id == incident_id).order_by(EVENTS.c.seq)
             )
-            return check_chain(incident_id, rows, head.last_seq, head.head_hash)
+            return check_chain(incident_id, rows, head.last_seq, head.head_hash, anchor)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -392,6 +399,7 @@ class Store(
                 "commander": commander,
             },
             at=at,
+            origin=self.origin,
         )
         return incident_id
 
@@ -427,6 +435,7 @@ class Store(
         actor: str,
         data: Mapping[str, Any],
         at: datetime,
+        origin: Origin | None = None,
     ) -> Event:
         """Write the event after `last_seq`/`head_hash` and move the head; the caller holds the
         incident's lock and the transaction."""
@@ -440,6 +449,7 @@ class Store(
             message=message,
             data=data,
             prev_hash=head_hash,
+            origin=origin,
         )
         event_id = conn.execute(
             _INSERT_EVENT,
@@ -453,6 +463,9 @@ class Store(
                 "data": canonical_json(data),
                 "prev_hash": head_hash,
                 "hash": digest,
+                "os_user": origin.os_user if origin else None,
+                "host": origin.host if origin else None,
+                "impersonated": origin.impersonated if origin else None,
             },
         ).scalar_one()
         conn.execute(_MOVE_HEAD, {"incident_id": incident_id, "last_seq": seq, "head_hash": digest})
@@ -467,10 +480,13 @@ class Store(
             data=dict(data),
             prev_hash=head_hash,
             hash=digest,
+            os_user=origin.os_user if origin else None,
+            host=origin.host if origin else None,
+            impersonated=origin.impersonated if origin else None,
         )
 
 
-def _prepare(event: NewEvent) -> Prepared:
+def _prepare(event: NewEvent, origin: Origin) -> Prepared:
     """Check and normalise one event before the transaction (nothing here needs the lock)."""
     check_kind(event.kind)
     data, data_text = normalise_data_text(event.data)
@@ -481,6 +497,7 @@ def _prepare(event: NewEvent) -> Prepared:
         data=data,
         data_text=data_text,
         at=event.at,
+        origin=origin,
     )
 
 

@@ -154,7 +154,8 @@ def assemble_draft(
     runs_done = tuple(
         run_summary(run, ledger.get(run.id, ()), ordered) for run in runs if is_runbook_run(run)
     )
-    chain_check = ChainCheck(bool(chain.ok), chain.count, chain.first_bad, chain.reason)
+    head = ordered[-1].hash if ordered else None
+    chain_check = ChainCheck(bool(chain.ok), chain.count, chain.first_bad, chain.reason, head)
     facts = IncidentFacts(
         id=incident.id,
         title=incident.title,
@@ -251,7 +252,7 @@ def summarize(
 
 
 def is_runbook_run(run: RunLike) -> bool:
-    """A run of a runbook file, as opposed to the engine's built-in one-step runs (a page is
-    `oncall:page`; no runbook file's id can hold a colon). Built-in runs are told elsewhere in the
-    draft — pages under Detection, from their `page` events — so Response lists runbooks only."""
-    return ":" not in run.runbook_id
+    """A run of a runbook file (`kind` `runbook`), as opposed to the engine's built-in runs (a
+    page). Built-in runs are told elsewhere in the draft — pages under Detection, from their
+    `page` events — so Response lists runbooks only."""
+    return run.kind == "runbook"

@@ -234,6 +234,9 @@ class ChainCheck:
     count: int
     first_bad: int | None
     reason: str | None
+    #: The hash of the last event when the draft was built: committed with the postmortem, it
+    #: anchors the chain (`oncall incident verify INC --head HASH`) against a rewritten head.
+    head: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ class EventLike(Protocol):
     kind: str
     message: str
     data: Mapping[str, Any] | None
+    hash: str
 
 
 class RunLike(Protocol):
@@ -42,6 +43,7 @@ class RunLike(Protocol):
     operator: str
     dry_run: bool
     status: str
+    kind: str
 
 
 class LedgerLike(Protocol):

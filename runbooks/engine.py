@@ -24,8 +24,10 @@ from runbooks.errors import RunbookError
 from runbooks.leasing import LeaseKeeper, LeaseRefused
 from runbooks.library import load_library
 from runbooks.paging import is_page_run
-from runbooks.params import resolve_params
+from runbooks.params import ResolvedParams, frozen_params, resolve_params
+from runbooks.permissions import operator_ref
 from runbooks.prompts import Prompter, ScriptPrompter
+from runbooks.run_context import Clock, RunContext
 from runbooks.run_state import (
     EngineEvent,
     EventSink,
@@ -35,8 +37,9 @@ from runbooks.run_state import (
     StepOutcome,
     StepState,
 )
-from runbooks.session import Clock, RunSession
-from runbooks.vetting import require_vetted
+from runbooks.schema import Runbook
+from runbooks.session import RunSession
+from runbooks.vetting import read_lock, require_vetted, vet_state
 
 if TYPE_CHECKING:
     from graph.model import Catalog
@@ -70,38 +73,38 @@ def start_run(
         require_vetted(runbook, env.lock_file)
     incident = _incident(store, incident_id, options.dry_run)
     resolved = resolve_params(runbook.spec, params, catalog)
-    session = RunSession(
-        store=store,
-        env=env,
-        catalog=catalog,
-        runbook=runbook,
-        incident=incident,
-        params=resolved,
-        operator=operator,
-        options=options,
-        prompter=prompter,
-        on_event=on_event,
-        clock=clock,
-    )
+    vetted = vet_state(runbook, read_lock(env.lock_file)) == "vetted"
+    ctx = _context(store, env, catalog, runbook, incident, resolved, operator, options, prompter)
+    ctx.on_event, ctx.clock = on_event, clock or store.clock
+    session = RunSession(ctx, vetted=vetted)
     assets = session.changed_assets()
     if options.dry_run:
+        if not vetted:
+            ctx.record(
+                "note",
+                f"{runbook.id} is not vetted: the dry run renders every step and "
+                "runs nothing, not even its checks",
+            )
         session.load_states()
         return session
     assert incident is not None
-    session.run = store.create_run(
+    session.gate.decide_up_front(session.renderer.destructive_assets())
+    ctx.run = store.create_run(
         incident.id,
         runbook.id,
         runbook.version,
         runbook.sha256,
         resolved.stored,
-        session.actor,
+        ctx.actor,
         dry_run=False,
+        session=ctx.token,
     )
-    session.record(
+    ctx.record(
         "decision",
-        f"{session.actor} started runbook {runbook.id} v{runbook.version} as {session.run.id}",
+        f"{ctx.actor} started runbook {runbook.id} v{runbook.version} as {ctx.run.id}",
         data={"params": resolved.stored, "sha256": runbook.sha256, "assets": assets},
     )
+    session.gate.record_break_glass()
     _take_leases(session, assets, resuming=False)
     session.load_states()
     return session
@@ -156,30 +159,27 @@ def resume_run(
         )
     require_vetted(runbook, env.lock_file)
     incident = store.get_incident(run.incident_id)
-    resolved = resolve_params(runbook.spec, run.params, catalog)
-    session = RunSession(
-        store=store,
-        env=env,
-        catalog=catalog,
-        runbook=runbook,
-        incident=incident,
-        params=resolved,
-        operator=operator,
-        options=options,
-        prompter=prompter,
-        on_event=on_event,
-        run=run,
-        clock=clock,
-    )
+    if incident.is_closed:
+        raise RunbookError(
+            f"{incident.id} is {incident.status}; {run.id} cannot be resumed for a closed "
+            "incident (open a new incident to act)"
+        )
+    resolved = frozen_params(runbook.spec, run.params, catalog)  # as at start, never re-resolved
+    ctx = _context(store, env, catalog, runbook, incident, resolved, operator, options, prompter)
+    ctx.on_event, ctx.clock, ctx.run = on_event, clock or store.clock, run
+    session = RunSession(ctx)
+    session.gate.decide_up_front(session.renderer.destructive_assets())
     _take_leases(session, session.changed_assets(), resuming=True)
+    ctx.run = store.claim_run(run.id, ctx.token)  # from now on the run is this session's
     if run.status != "running":
-        store.set_run_status(run.id, "running")
-    session.record(
+        store.set_run_status(run.id, "running", session=ctx.token)
+    ctx.record(
         "decision",
-        f"{session.actor} resumed {run.id} ({runbook.id} v{runbook.version}; it was {run.status}, "
+        f"{ctx.actor} resumed {run.id} ({runbook.id} v{runbook.version}; it was {run.status}, "
         f"started by {run.operator})",
         data={"was": run.status},
     )
+    session.gate.record_break_glass()
     session.load_states()
     return session
 
@@ -195,23 +195,51 @@ def _incident(store: Store, incident_id: str | None, dry_run: bool) -> Incident 
     return incident
 
 
-def _take_leases(session: RunSession, assets: Sequence[str], *, resuming: bool) -> None:
-    assert session.run is not None
-    keeper = LeaseKeeper(
-        session.store,
-        session.run.id,
-        session.actor,
-        session.incident_id,
-        session.lease_report,
-        session.options.lease_ttl,
+def _context(
+    store: Store,
+    env: RunbookEnv,
+    catalog: Catalog | None,
+    runbook: Runbook,
+    incident: Incident | None,
+    params: ResolvedParams,
+    operator: str,
+    options: RunOptions,
+    prompter: Prompter,
+) -> RunContext:
+    return RunContext(
+        store=store,
+        env=env,
+        catalog=catalog,
+        runbook=runbook,
+        incident=incident,
+        params=params,
+        operator=operator,
+        actor=operator_ref(catalog, operator) or operator,
+        options=options,
+        prompter=prompter,
+        clock=store.clock,
     )
-    session.keeper = keeper
+
+
+def _take_leases(session: RunSession, assets: Sequence[str], *, resuming: bool) -> None:
+    ctx = session.ctx
+    assert ctx.run is not None
+    keeper = LeaseKeeper(
+        ctx.store,
+        ctx.run.id,
+        ctx.actor,
+        ctx.incident_id,
+        ctx.lease_report,
+        ctx.options.lease_ttl,
+        session=ctx.token,
+    )
+    ctx.keeper = keeper
     try:
-        keeper.acquire_all(assets, force_reason=session.options.force_reason, resuming=resuming)
+        keeper.acquire_all(assets, force_reason=ctx.options.force_reason, resuming=resuming)
     except (LeaseRefused, RunbookError, StoreError):
         if not resuming:
-            session.store.set_run_status(session.run.id, "failed")
-            session.record("note", f"{session.run.id} did not start: an asset is leased")
+            ctx.store.set_run_status(ctx.run.id, "failed")
+            ctx.record("note", f"{ctx.run.id} did not start: an asset is leased")
         raise
 
 

@@ -5,6 +5,15 @@ the same recovery can never interleave. A background thread renews the leases (h
 third of their TTL; if one is lost (expired and taken, or forced), `lost` is set and the engine
 stops before its next effect. The lease's `host` is `<hostname> pid <pid>`, which lets a resume on
 the same machine tell a crashed run (pid gone: safe to continue) from a live one (refused).
+
+Fencing: each keeper is one session with a fresh token (`session`). Its leases carry it, and
+heartbeat, release and `confirm` (the engine's check immediately before every effect) are
+conditional on it. Taking a run over (a resume with `--force`, a crashed process's run, an
+expired lease) writes a new token, so the old process's next check or write fails and it stops
+with `Fenced`.
+
+`ONCALL_HOST` names this machine in leases instead of its hostname (containers whose hostnames
+repeat; the tests use it to play a second machine).
 """
 
 from __future__ import annotations
@@ -12,13 +21,14 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from incidents.errors import LeaseHeld, LeaseLost, StoreError
 from incidents.leases import Lease
 from incidents.store import Store
-from runbooks.errors import RunbookError
+from runbooks.errors import Fenced, RunbookError
 
 DEFAULT_TTL_SECONDS = 300.0
 
@@ -53,15 +63,28 @@ class RunStillActive(RunbookError):
         self.alive = alive
 
 
+ENV_HOST = "ONCALL_HOST"
+
+
+def machine_name() -> str:
+    """This machine's name as leases and the timeline record it (`ONCALL_HOST` overrides)."""
+    return os.environ.get(ENV_HOST, "").strip() or socket.gethostname()
+
+
 def this_host() -> str:
-    return f"{socket.gethostname()} pid {os.getpid()}"
+    return f"{machine_name()} pid {os.getpid()}"
+
+
+def new_session() -> str:
+    """A fresh fencing token for one process driving one run."""
+    return uuid.uuid4().hex
 
 
 def process_alive(host: str) -> bool | None:
     """Whether the process named by a lease's host string is alive; None when it is on another
     machine (or the string is not ours) and so cannot be known."""
     name, sep, pid_text = host.rpartition(" pid ")
-    if not sep or name != socket.gethostname() or not pid_text.isdigit():
+    if not sep or name != machine_name() or not pid_text.isdigit():
         return None
     pid = int(pid_text)
     if pid == os.getpid():
@@ -83,6 +106,7 @@ class LeaseKeeper:
     incident_id: str | None
     report: Reporter
     ttl: float = DEFAULT_TTL_SECONDS
+    session: str = field(default_factory=new_session)
 
     def __post_init__(self) -> None:
         self.host = this_host()
@@ -160,9 +184,25 @@ class LeaseKeeper:
                 )
             if live_elsewhere:
                 overridden.append(current)
+            # The old session is gone, expired or being overridden: take its lease, and only its
+            # (`only_from`), with this session's token. From now on it is fenced.
+            try:
+                lease, _previous = self.store.force_lease(
+                    asset,
+                    self.holder,
+                    self.incident_id,
+                    self.run_id,
+                    self.ttl,
+                    self.host,
+                    self.session,
+                    only_from=current.session,
+                )
+            except LeaseHeld as exc:
+                raise LeaseRefused(exc.lease) from exc
+            return lease
         try:
             return self.store.acquire_lease(
-                asset, self.holder, self.incident_id, self.run_id, self.ttl, self.host
+                asset, self.holder, self.incident_id, self.run_id, self.ttl, self.host, self.session
             )
         except LeaseHeld as exc:
             if not force_reason:
@@ -174,7 +214,7 @@ class LeaseKeeper:
                 )
                 raise LeaseRefused(exc.lease) from exc
         lease, previous = self.store.force_lease(
-            asset, self.holder, self.incident_id, self.run_id, self.ttl, self.host
+            asset, self.holder, self.incident_id, self.run_id, self.ttl, self.host, self.session
         )
         held_by = (
             f"{previous.holder} (run {previous.run_id}, since {previous.acquired_at:%Y-%m-%d %H:%M} UTC)"
@@ -216,7 +256,7 @@ class LeaseKeeper:
         while not self._stop.wait(interval):
             for asset in list(self.held):
                 try:
-                    self.store.heartbeat_lease(asset, self.run_id, self.ttl)
+                    self.store.heartbeat_lease(asset, self.run_id, self.ttl, self.session)
                 except LeaseLost as exc:
                     self.lost_reason = str(exc)
                     self.lost.set()
@@ -224,13 +264,17 @@ class LeaseKeeper:
                 except StoreError:
                     continue  # a busy database: try again at the next beat
 
+    def stop(self) -> None:
+        """Stop the heartbeat, releasing nothing (a fenced session: the leases are not ours)."""
+        self._stop.set()
+
     def release_all(self) -> None:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         for asset in self.held:
             try:
-                released = self.store.release_lease(asset, self.run_id)
+                released = self.store.release_lease(asset, self.run_id, self.session)
             except StoreError:
                 continue
             if released:
@@ -240,6 +284,48 @@ class LeaseKeeper:
                     {"asset": asset, "run": self.run_id},
                 )
         self.held = []
+
+    def confirm(self, assets: Sequence[str]) -> None:
+        """Still ours? Checked immediately before every effect and retry, after any prompt: the
+        heartbeat's verdict first (no database trip), then one conditional renewal of the
+        step's leases. Raises `Fenced` naming who took the run over."""
+        if self.lost.is_set():
+            raise self.fenced(self.lost_reason)
+        mine = [a for a in assets if a in self.held]
+        missing = sorted(set(assets) - set(mine))
+        if missing:
+            raise RunbookError(
+                f"{self.run_id} holds no lease on {', '.join(missing)}; it cannot change it"
+            )
+        try:
+            taken = self.store.confirm_leases(mine, self.run_id, self.session, self.ttl)
+        except LeaseLost as exc:
+            self.lost_reason = str(exc)
+            self.lost.set()
+            raise self.fenced(str(exc)) from exc
+        if taken:
+            lease = taken[0]
+            self.lost_reason = f"{lease.asset} is held by {lease.holder} from {lease.host}"
+            self.lost.set()
+            raise Fenced(self.run_id, lease.holder, lease.host, self.lost_reason)
+
+    def fenced(self, detail: str = "") -> Fenced:
+        """The `Fenced` error for this run, naming the session that holds its leases now."""
+        try:
+            leases = self.store.list_leases(self.run_id)
+        except StoreError:
+            leases = []
+        for lease in leases:
+            if lease.session != self.session:
+                return Fenced(self.run_id, lease.holder, lease.host, detail)
+        for asset in self.held:
+            try:
+                lease = self.store.get_lease(asset)
+            except StoreError:
+                continue
+            if lease is not None and lease.session != self.session:
+                return Fenced(self.run_id, lease.holder, lease.host, detail)
+        return Fenced(self.run_id, None, None, detail)
 
 
 def _describe(lease: Lease) -> dict[str, object]:

@@ -3,9 +3,11 @@
 A page changes the world (someone's phone rings), so it goes where every effect goes: the
 `notify` action sends it (the workspace's webhook, with the step key as `Idempotency-Key`, or
 the message is handed back to be shown), the ledger makes it happen once, and the timeline
-records it as a `page` event. Each page is a run of a built-in one-step runbook,
-`oncall:page` (a colon no runbook file's id can hold), because the ledger keys every effect to a
-run; those runs are finished as soon as the page is, and are never offered for resuming.
+records it as a `page` event. Each page is a run of kind `page` (`runs.kind`; its runbook id is
+the built-in `oncall:page`), because the ledger keys every effect to a run; those runs are
+finished as soon as the page is, and are never offered for resuming. The effect goes through
+`execute_once`, like every runbook step: intent (or a claim of a page that died mid-way) with a
+fresh session token, the effect, done — conditional on that token.
 
 Repeats: pressing "page" twice, or two operators paging the same people at the same moment,
 must not ring twice. The key is hash(incident, the people, the minute): the ledger's unique key
@@ -28,19 +30,23 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from incidents.errors import LedgerConflict
 from incidents.ledger import LedgerEntry
 from incidents.records import Incident
+from incidents.runs import Run
 from incidents.store import Store
 from runbooks.actions import ActionFailed, ActionRuntime, RenderedAction
 from runbooks.actions.notify import NotifyAction
-from runbooks.errors import RunbookError
+from runbooks.errors import Fenced, RunbookError
+from runbooks.execute_once import ExecuteOnce, NoLeases
 from runbooks.keys import step_key
+from runbooks.leasing import new_session
 from runbooks.permissions import operator_ref
 
 if TYPE_CHECKING:
     from graph.model import Catalog
     from graph.queries import PageTarget, Unpaged
 
-#: The built-in runbook a page runs as; `:` keeps it apart from every runbook file's id.
+#: The built-in runbook a page runs as (its run's `kind` is `page`).
 PAGE_RUNBOOK_ID = "oncall:page"
+PAGE_KIND = "page"
 PAGE_VERSION = 1
 PAGE_STEP = "notify"
 PAGE_SHA256 = hashlib.sha256(f"{PAGE_RUNBOOK_ID} v{PAGE_VERSION}".encode()).hexdigest()
@@ -187,21 +193,27 @@ def page_people(
         return _already(store, incident, people, earlier)
     key = page_key(incident.id, refs, bucket)
     current = store.ledger_get(key)
-    if current is not None:
-        if current.status == "done" or not _stale(current, now):
-            return _already(store, incident, people, current)
-        if current.status == "started":  # died between intent and done: the page may be lost
-            store.ledger_failed(key, "interrupted before its delivery was recorded")
+    if current is not None and (current.status == "done" or not _stale(current, now)):
+        return _already(store, incident, people, current)
     message = (
         f"[{incident.severity}] {incident.id}: {incident.title} (asset {incident.asset}). "
         f"Paged by {actor} with oncall."
     )
     payload: dict[str, Any] = {"message": message, "to": list(refs), "webhook": None}
     rendered = RenderedAction("notify", f"notify to {', '.join(refs)}: {message}", payload, key)
+    token = new_session()
     run = store.create_run(
-        incident.id, PAGE_RUNBOOK_ID, PAGE_VERSION, PAGE_SHA256, {"to": list(refs)}, actor
+        incident.id,
+        PAGE_RUNBOOK_ID,
+        PAGE_VERSION,
+        PAGE_SHA256,
+        {"to": list(refs)},
+        actor,
+        kind=PAGE_KIND,
+        session=token,
     )
-    claimed = _claim(store, key, run.id, incident.id, rendered)
+    once = ExecuteOnce(store, run.id, incident.id, token, NoLeases(run.id))
+    claimed = _claim(store, once, key, rendered, current)
     if claimed is not None:  # someone else is paging them at this very moment
         store.set_run_status(run.id, "done")
         return _already(store, incident, people, claimed)
@@ -217,9 +229,9 @@ def page_people(
     )
     action = NotifyAction(type="notify", message=message, to=list(refs))
     try:
-        result = action.execute(rendered, runtime)
+        result = once.effect((), 1, lambda: action.execute(rendered, runtime), _no_retry)
     except ActionFailed as exc:
-        store.ledger_failed(key, str(exc))
+        once.failed(key, str(exc))
         store.set_run_status(run.id, "failed")
         store.append_event(
             incident.id,
@@ -230,7 +242,7 @@ def page_people(
         )
         raise PageFailed(f"page to {', '.join(names)} failed: {exc}") from exc
     delivered = str(result.output.get("delivered", "printed"))
-    store.ledger_done(key, {**result.output, "message": message}, effect_count=1)
+    once.done(key, {**result.output, "message": message}, 1)
     store.set_run_status(run.id, "done")
     how = "by webhook" if delivered == "webhook" else "no webhook: message shown to the operator"
     event = store.append_event(
@@ -338,18 +350,25 @@ def _recent_page(
 
 
 def _claim(
-    store: Store, key: str, run_id: str, incident_id: str, rendered: RenderedAction
+    store: Store,
+    once: ExecuteOnce,
+    key: str,
+    rendered: RenderedAction,
+    current: LedgerEntry | None,
 ) -> LedgerEntry | None:
-    """Write this run's intent; the entry of whoever got there first when it is not ours."""
-    entry = store.ledger_intent(key, run_id, incident_id, PAGE_STEP, rendered.as_dict())
-    if entry.status == "failed":
-        try:
-            entry = store.ledger_restart(key, run_id)
-        except LedgerConflict:
-            entry = store.ledger_get(key) or entry
-    if entry.run_id == run_id and entry.status == "started":
-        return None
-    return entry
+    """Make the page this session's (intent, retry of a failed one, claim of one that died
+    mid-way); the entry of whoever got there first when it is not ours."""
+    try:
+        entry = once.begin(key, PAGE_STEP, rendered.as_dict(), current)
+    except (LedgerConflict, Fenced):  # another pager restarted or claimed it first
+        entry = store.ledger_get(key)
+        assert entry is not None
+        return entry
+    return None if once.owns(entry) else entry
+
+
+def _no_retry(attempt: int, exc: ActionFailed) -> None:
+    raise exc
 
 
 def _already(
@@ -374,9 +393,9 @@ def _already(
     )
 
 
-def is_page_run(run: Any) -> bool:
+def is_page_run(run: Run) -> bool:
     """Whether a run is a page (`page_people`), not a runbook run: nothing to resume."""
-    return getattr(run, "runbook_id", None) == PAGE_RUNBOOK_ID
+    return run.kind == PAGE_KIND
 
 
 __all__ = [

@@ -81,6 +81,34 @@ def resolve_params(
     return resolved
 
 
+def frozen_params(
+    spec: RunbookSpec, stored: Mapping[str, Any], catalog: Catalog | None
+) -> ResolvedParams:
+    """The params a run started with, as it stored them, for its resume: asset params are the
+    canonical refs resolved at start, looked up by that exact ref (never re-resolved by name,
+    never re-checked against today's `applies_to`), so no step key can change between start and
+    resume. An asset gone from the catalog since keeps its ref (templates see the ref)."""
+    resolved = ResolvedParams()
+    for name, param in spec.params.items():
+        value = stored.get(name)
+        resolved.stored[name] = value
+        if value is None:
+            resolved.values[name] = None
+        elif param.type == "asset":
+            ref = str(value)
+            entity = catalog.get(ref) if catalog is not None else None
+            if entity is not None:
+                resolved.values[name] = asset_view(entity)
+                resolved.assets[name] = entity
+            else:
+                kind, _, rest = ref.partition(":")
+                namespace, _, short = rest.rpartition("/")
+                resolved.values[name] = AssetView(ref, kind, namespace or "default", short or ref)
+        else:
+            resolved.values[name] = coerce(name, param, value, catalog, None, spec.id)[0]
+    return resolved
+
+
 def coerce(
     name: str,
     param: ParamSpec,

@@ -30,6 +30,11 @@ class Prompter(Protocol):
     def settle_in_doubt(self, step: StepState, text: str) -> Settlement:
         """A step started before an interruption has no check: did its effect happen?"""
 
+    def break_glass(self, explanation: str) -> str | None:
+        """The operator may not run this run's destructive steps (`explanation` says why): their
+        written reason to go ahead anyway (at least a sentence), or None to stop. Asked once
+        per run, before its first effect."""
+
     def say(self, text: str) -> None:
         """Show a message (a printed notification)."""
 
@@ -58,6 +63,9 @@ class ScriptPrompter:
 
     def settle_in_doubt(self, step: StepState, text: str) -> Settlement:
         return self.in_doubt or "stop"
+
+    def break_glass(self, explanation: str) -> str | None:
+        return None  # a script breaks glass only with --break-glass REASON
 
     def say(self, text: str) -> None:
         if self.lines is not None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from runbooks.actions import RenderedAction
+from runbooks.actions import Preview, RenderedAction
 from runbooks.leasing import DEFAULT_TTL_SECONDS
 
 StepStatus = Literal["pending", "done", "skipped", "failed", "in_doubt", "would_run", "would_skip"]
@@ -28,9 +28,13 @@ class StepState:
     message: str = ""
     key: str | None = None
     rendered: RenderedAction | None = None
+    #: What the effect would change, read before the confirmation (`Action.preview`).
+    preview: Preview | None = None
+    #: What the effect did, in one line (`ActionResult.changed`).
+    changed: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "title": self.title,
             "status": self.status,
@@ -38,6 +42,11 @@ class StepState:
             "destructive": self.destructive,
             "message": self.message,
         }
+        if self.preview is not None:
+            data["preview"] = self.preview.text
+        if self.changed:
+            data["changed"] = self.changed
+        return data
 
 
 @dataclass(frozen=True)
@@ -79,9 +88,15 @@ class RunReport:
     operator: str
     dry_run: bool
     steps: tuple[StepState, ...]
+    #: A run that stopped part-way: what its finished steps left changed ...
+    left_changed: tuple[str, ...] = ()
+    #: ... and how to go on (resume) or back (undo by hand).
+    next_step: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "left_changed": list(self.left_changed),
+            "next": self.next_step,
             "run": self.run_id,
             "status": self.status,
             "runbook": self.runbook_id,

@@ -127,6 +127,10 @@ class AppliesTo(BaseModel):
         return not (self.types or self.tags or self.refs)
 
 
+#: The HTTP methods a check may send: checks only read (DESIGN.md, "Fencing and trust").
+READING_METHODS = ("GET", "HEAD")
+
+
 class StepSpec(BaseModel):
     """One step: an action, an optional check (skip when it holds) and verify (after the effect)."""
 
@@ -156,6 +160,17 @@ class StepSpec(BaseModel):
     def _read_only_is_not_destructive(self) -> StepSpec:
         if self.destructive and self.action.reads_only():
             raise ValueError(f"a {self.action.type} action only reads; it cannot be destructive")
+        return self
+
+    @model_validator(mode="after")
+    def _checks_only_read(self) -> StepSpec:
+        for name, check in (("check", self.check), ("verify", self.verify)):
+            method = getattr(check, "method", None) if check is not None else None
+            if check is not None and check.type == "http" and method not in READING_METHODS:
+                raise ValueError(
+                    f"{name}: an http {name} only reads: its method must be GET or HEAD "
+                    f"(got {method})"
+                )
         return self
 
 
@@ -191,11 +206,6 @@ class RunbookSpec(BaseModel):
             if step.id in seen:
                 raise ValueError(f"step id {step.id!r} appears twice")
             seen.add(step.id)
-            if step.destructive and step.assets is None and self.asset_param() is None:
-                raise ValueError(
-                    f"step {step.id!r} is destructive but names no asset it changes: add "
-                    "'assets:' or an asset parameter, so leases and permissions can apply"
-                )
         return self
 
     def step(self, step_id: str) -> StepSpec:
@@ -285,9 +295,12 @@ def parse_runbook(text: str, file: str, path: Path | None = None) -> Runbook:
     except ValidationError as exc:
         problems = sorted(_problems_of(exc, data, source), key=lambda p: p.line or 0)
         raise RunbookInvalid(file, problems) from exc
-    template_problems = list(_template_problems(spec, data, source))
-    if template_problems:
-        raise RunbookInvalid(file, template_problems)
+    problems = sorted(
+        [*_template_problems(spec, data, source), *_unleased_steps(spec, source)],
+        key=lambda p: p.line or 0,
+    )
+    if problems:
+        raise RunbookInvalid(file, problems)
     return Runbook(spec, path or Path(file), text, file_sha256(text), source)
 
 
@@ -361,6 +374,23 @@ def _strings(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _strings(item, (*loc, index))
+
+
+def _unleased_steps(spec: RunbookSpec, source: SourceMap) -> Iterator[Problem]:
+    """Steps that can change something but name no asset: nothing to lease, so two runs could
+    both apply them, and no owner to ask. Every such step must resolve to an asset."""
+    for index, step in enumerate(spec.steps):
+        if type(step.action).read_only:
+            continue
+        if step.assets or (step.assets is None and spec.asset_param() is not None):
+            continue
+        what = "is destructive" if step.destructive else f"runs a {step.action.type} action"
+        yield Problem(
+            source.line_of(("steps", index)),
+            step.id,
+            f"{what} but names no asset it changes: add 'assets:' or an asset parameter, so "
+            "it is leased (one run at a time) and its owners are known",
+        )
 
 
 def _template_problems(

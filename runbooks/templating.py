@@ -36,6 +36,38 @@ class TemplateProblem(RunbookError):
         super().__init__(f"{field_name}: {message}")
 
 
+class NeedsStepOutput(TemplateProblem):
+    """A template reads the output of a step of this runbook that has not run yet: rendered at
+    run time, once it has. Told apart by type: any other undefined name is a mistake."""
+
+    def __init__(self, field_name: str, step_id: str) -> None:
+        self.step_id = step_id
+        super().__init__(field_name, f"needs the output of step {step_id!r}, which has not run yet")
+
+
+class _PendingStep(Exception):
+    """Raised inside Jinja when `steps.<id>` names a step of the runbook that has not run."""
+
+    def __init__(self, step_id: str) -> None:
+        self.step_id = step_id
+        super().__init__(step_id)
+
+
+class _Steps(dict[str, "StepView"]):
+    """`steps` as templates see it: a step that has not run yet raises `_PendingStep` (not a
+    LookupError, so Jinja does not turn it into an undefined), any other unknown id is
+    undefined as usual."""
+
+    def __init__(self, views: Mapping[str, StepView], pending: frozenset[str]) -> None:
+        super().__init__(views)
+        self.pending = pending
+
+    def __missing__(self, key: str) -> StepView:
+        if key in self.pending:
+            raise _PendingStep(key)
+        raise KeyError(key)
+
+
 class IsoDatetime(datetime):
     """A UTC datetime that prints as ISO 8601, so `{{ since }}` reads the same as it binds."""
 
@@ -105,13 +137,17 @@ class TemplateContext:
     params: dict[str, Any] = field(default_factory=dict)
     asset: AssetView | None = None
     incident: IncidentView | None = None
-    steps: dict[str, StepView] = field(default_factory=dict)
+    steps: Mapping[str, StepView] = field(default_factory=dict)
+    #: The runbook's steps that have not run (yet): reading their output is `NeedsStepOutput`.
+    pending: frozenset[str] = frozenset()
 
     def variables(self) -> dict[str, Any]:
-        steps: dict[str, StepView] = {}
+        views: dict[str, StepView] = {}
         for step_id, view in self.steps.items():
-            steps[step_id] = view
-            steps.setdefault(step_id.replace("-", "_"), view)
+            views[step_id] = view
+            views.setdefault(step_id.replace("-", "_"), view)
+        pending = {p for step_id in self.pending for p in (step_id, step_id.replace("-", "_"))}
+        steps = _Steps(views, frozenset(pending - set(views)))
         names: dict[str, Any] = dict(self.params)
         names["params"] = dict(self.params)
         names["steps"] = steps
@@ -198,6 +234,8 @@ class Renderer:
             if isinstance(result, StrictUndefined):
                 str(result)  # raises UndefinedError with the missing name
             return result
+        except _PendingStep as exc:
+            raise NeedsStepOutput(field_name, exc.step_id) from exc
         except (SecurityError, UndefinedError, TemplateError) as exc:
             raise TemplateProblem(field_name, _describe(exc)) from exc
         except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as exc:
@@ -208,6 +246,8 @@ class Renderer:
             return template
         try:
             return env.from_string(template).render(**self._vars)
+        except _PendingStep as exc:
+            raise NeedsStepOutput(field_name, exc.step_id) from exc
         except (SecurityError, UndefinedError, TemplateError) as exc:
             raise TemplateProblem(field_name, _describe(exc)) from exc
         except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as exc:

@@ -10,9 +10,13 @@
         file: runbooks/training-store-partial-load.yaml
         reviewer: user:default/ana
         vetted_at: '2024-06-09T08:00:00+00:00'
+        vetted_by: alice@laptop-a        # the OS user and host that ran `vet`
+        scripts:                         # every workspace file a `command` step runs
+          bin/nightly_etl.py: 4be1…
 
-A runbook is `vetted` when its id, version and sha256 match its entry, `changed` when the entry
-exists but the file or version differs, and `unlisted` without an entry. Only a vetted runbook
+A runbook is `vetted` when its id, version and sha256 match its entry and every script it runs
+still has the recorded sha256, `changed` when the entry exists but the file, the version or a
+script differs, and `unlisted` without an entry. Only a vetted runbook
 executes; any other can be read and dry-run. A reviewer may not vet a file they last changed:
 when git knows the file's last author (or the local git user, for uncommitted edits) and that
 person is the reviewer, vetting is refused.
@@ -20,10 +24,12 @@ person is the reviewer, vetting is refused.
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,7 +38,9 @@ import yaml
 
 from graph.errors import AssetNotFound, GraphError
 from runbooks.errors import RunbookError
+from runbooks.leasing import machine_name
 from runbooks.schema import Runbook, load_runbook
+from runbooks.templating import is_templated
 
 if TYPE_CHECKING:
     from graph.model import Catalog
@@ -61,15 +69,32 @@ class LockEntry:
     file: str
     reviewer: str
     vetted_at: str
+    #: Who ran `vet`: the OS user and host (`alice@laptop-a`), beside the catalog reviewer.
+    vetted_by: str | None = None
+    #: sha256 of every workspace file the runbook's `command` steps run, by workspace path.
+    scripts: dict[str, str] = field(default_factory=dict)
+    #: The workspace the lock belongs to (where `scripts` are); not written.
+    root: Path | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": self.version,
             "sha256": self.sha256,
             "file": self.file,
             "reviewer": self.reviewer,
             "vetted_at": self.vetted_at,
         }
+        if self.vetted_by:
+            data["vetted_by"] = self.vetted_by
+        if self.scripts:
+            data["scripts"] = dict(sorted(self.scripts.items()))
+        return data
+
+    def changed_scripts(self) -> list[str]:
+        """The recorded scripts whose file is now different or gone."""
+        if self.root is None:
+            return sorted(self.scripts)
+        return [p for p, sha in sorted(self.scripts.items()) if _sha_of(self.root / p) != sha]
 
 
 @dataclass(frozen=True)
@@ -101,8 +126,11 @@ def read_lock(lock_file: Path) -> dict[str, LockEntry]:
                 file=str(raw.get("file", "")),
                 reviewer=str(raw["reviewer"]),
                 vetted_at=str(raw["vetted_at"]),
+                vetted_by=str(raw["vetted_by"]) if raw.get("vetted_by") else None,
+                scripts={str(k): str(v) for k, v in (raw.get("scripts") or {}).items()},
+                root=lock_file.parent,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise VettingError(
                 f"{lock_file}: entry {runbook_id!r} needs version, sha256, reviewer, vetted_at"
             ) from exc
@@ -142,9 +170,9 @@ def vet_state(runbook: Runbook, entries: dict[str, LockEntry]) -> VetState:
     entry = entries.get(runbook.id)
     if entry is None:
         return "unlisted"
-    if entry.sha256 == runbook.sha256 and entry.version == runbook.version:
-        return "vetted"
-    return "changed"
+    if entry.sha256 != runbook.sha256 or entry.version != runbook.version:
+        return "changed"
+    return "changed" if entry.changed_scripts() else "vetted"
 
 
 def require_vetted(runbook: Runbook, lock_file: Path) -> LockEntry:
@@ -157,8 +185,10 @@ def require_vetted(runbook: Runbook, lock_file: Path) -> LockEntry:
         why = f"it is not in {lock_file.name}"
     else:
         entry = entries[runbook.id]
+        scripts = entry.changed_scripts()
+        what = f"{', '.join(scripts)}, which it runs," if scripts else str(runbook.path)
         why = (
-            f"{runbook.path} changed since {entry.reviewer} vetted version {entry.version} "
+            f"{what} changed since {entry.reviewer} vetted version {entry.version} "
             f"on {entry.vetted_at}"
         )
     raise NotVetted(
@@ -196,10 +226,42 @@ def vet(
         file=relative,
         reviewer=reviewer_ref,
         vetted_at=(now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
+        vetted_by=f"{getpass.getuser()}@{machine_name()}",
+        scripts=scripts_of(runbook, lock_file.parent),
+        root=lock_file.parent,
     )
     entries[runbook.id] = entry
     write_lock(lock_file, entries)
     return entry
+
+
+def scripts_of(runbook: Runbook, root: Path) -> dict[str, str]:
+    """sha256 of every workspace file a `command` action, check or verify of the runbook runs:
+    the literal argv entries (and a literal `cwd`) that name a file inside the workspace."""
+    found: dict[str, str] = {}
+    top = root.resolve()
+    for step in runbook.spec.steps:
+        for action in (step.action, step.check, step.verify):
+            if action is None or action.type != "command":
+                continue
+            cwd = getattr(action, "cwd", None)
+            base = top / cwd if cwd and not is_templated(cwd) else top
+            for arg in getattr(action, "argv", []):
+                if is_templated(arg) or not arg or arg.startswith("-"):
+                    continue
+                path = (base / arg).resolve()
+                if path.is_relative_to(top) and path.is_file():
+                    digest = _sha_of(path)
+                    if digest is not None:
+                        found[path.relative_to(top).as_posix()] = digest
+    return found
+
+
+def _sha_of(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _reviewer_identity(reviewer: str, catalog: Catalog | None) -> tuple[str, set[str]]:

@@ -155,9 +155,11 @@ class Backend:
         with self._store_lock:
             if self._store is None:
                 url = self.workspace().database_url
+                from incidents.canonical import this_origin
                 from incidents.store import Store
 
                 self._store = Store.open(url, clock=self.clock)
+                self._store.origin = this_origin(impersonated=self.context.impersonating)
             return self._store
 
     def close(self) -> None:
@@ -196,6 +198,10 @@ class Backend:
 
     def events(self, incident_id: str, after_seq: int = 0) -> list[Any]:
         return list(self.store().events(incident_id, after_seq=after_seq))
+
+    def verify(self, incident_id: str) -> Any:
+        """The timeline's hash-chain verdict (`incidents.chain.ChainReport`)."""
+        return self.store().verify(incident_id)
 
     def set_status(self, incident_id: str, status: str) -> Any:
         return self.store().set_status(incident_id, status, actor=self.operator())

@@ -1,7 +1,8 @@
 """The `oncall` command line: opens the app, or runs a sub-command; maps errors to exit codes.
 
 With no sub-command it opens the Textual app. Exit codes: 0 ok, 1 a problem found (e.g. `graph
-check` found errors), 2 bad usage or input. A user mistake never shows a traceback: every
+check` found errors), 2 bad usage or input, 3 fenced: a runbook run was taken over by another
+session while this process drove it, and it stopped before any further effect. A user mistake never shows a traceback: every
 package's error base class is caught in `main` and printed as one line.
 
 Typer (`tui/root_command.py`) reads every command line except the plain start of the app —
@@ -17,7 +18,7 @@ import sys
 from graph.errors import GraphError
 from incidents.errors import StoreError
 from postmortems.errors import PostmortemError
-from runbooks.errors import RunbookError
+from runbooks.errors import Fenced, RunbookError
 from tui.launch import app_context
 from workspace.errors import WorkspaceError
 
@@ -48,6 +49,9 @@ def main() -> None:
         from tui.root_command import app
 
         app(prog_name=PROG_NAME)
+    except Fenced as exc:
+        print(f"oncall: {exc}", file=sys.stderr)
+        sys.exit(Fenced.exit_code)
     except USER_ERRORS as exc:
         print(f"oncall: {exc}", file=sys.stderr)
         sys.exit(2)

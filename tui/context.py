@@ -7,12 +7,14 @@ they do not need.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workspace.discovery import locate_workspace
+from workspace.errors import ImpersonationRefused
 from workspace.model import Workspace
 
 if TYPE_CHECKING:
@@ -90,8 +92,43 @@ class AppContext:
     def operator(self) -> str:
         """Who acts, as the catalog's canonical user ref when the catalog knows them, so the
         timeline names one person one way however they were given (`ana.lima`, `--as
-        user:ana.lima`, an OS-user mapping); someone the catalog does not know stays as given."""
-        name = self.workspace.operator(self.as_user)
+        user:ana.lima`, an OS-user mapping); someone the catalog does not know stays as given.
+
+        `--as` / `$ONCALL_USER` may only name the ref `[operators]` gives the OS user, unless
+        oncall.toml sets `allow_impersonation = true` (SECURITY.md): otherwise anyone could
+        act, approve and page in anyone's name."""
+        from workspace.model import ENV_USER, os_user
+
+        ws = self.workspace
+        claimed = self.as_user or os.environ.get(ENV_USER)
+        ref = self.user_ref(ws.operator(self.as_user))
+        if claimed:
+            me = os_user()
+            mapped = ws.config.operators.get(me)
+            someone_else = mapped is None or self.user_ref(mapped) != ref
+            if someone_else and not ws.config.allow_impersonation:
+                given = f"--as {claimed}" if self.as_user else f"${ENV_USER}={claimed}"
+                mine = f"is mapped to {mapped}" if mapped else "has no entry"
+                raise ImpersonationRefused(
+                    f"{given}: the OS user {me} {mine} in [operators] of oncall.toml; acting "
+                    "as someone else needs allow_impersonation = true there"
+                )
+        return ref
+
+    @property
+    def impersonating(self) -> bool:
+        """Whether `--as` / $ONCALL_USER names someone other than the OS user's `[operators]`
+        ref (compared by name, without loading the catalog): the events say "A acting as B"."""
+        from workspace.model import ENV_USER, os_user
+
+        claimed = self.as_user or os.environ.get(ENV_USER)
+        if not claimed:
+            return False
+        mapped = self.workspace.config.operators.get(os_user())
+        return mapped is None or _user_name(mapped) != _user_name(claimed)
+
+    def user_ref(self, name: str) -> str:
+        """`name` as the catalog's user ref when the catalog knows the user; else as given."""
         from graph.errors import GraphError
 
         try:
@@ -99,3 +136,8 @@ class AppContext:
         except GraphError:
             return name
         return entity.ref if entity.kind == "user" else name
+
+
+def _user_name(ref: str) -> str:
+    """`user:default/Alice` → `alice`: a user ref or name reduced to compare two of them."""
+    return ref.strip().lower().removeprefix("user:").rpartition("/")[2]

@@ -29,6 +29,8 @@ class WorkspaceConfig:
     #: name -> where its credential comes from ({"token_env": "X"}, never the credential itself)
     connection_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
     operators: dict[str, str] = field(default_factory=dict)  # OS user name -> catalog user ref
+    # `--as` / $ONCALL_USER may name anyone, not only the OS user's mapped ref (the demo sets it)
+    allow_impersonation: bool = False
     notify_webhook: str | None = None
     # label name -> label value -> asset: how `oncall serve` finds an alert's asset
     alerts: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -49,6 +51,7 @@ CONFIG_KEYS: dict[str, str] = {
     "runbooks": "text",
     "connections": "connections",
     "operators": "table",
+    "allow_impersonation": "bool",
     "notify_webhook": "text",
     "alerts": "tables",
     "alert_severities": "table",
@@ -124,6 +127,8 @@ def _did_you_mean(key: str, known: Any) -> str:
 
 
 def _check_value(key: str, shape: str, value: Any) -> list[str]:
+    if shape == "bool":
+        return [] if isinstance(value, bool) else [_wrong(key, "true or false", value)]
     if shape == "text":
         return [] if isinstance(value, str) else [_wrong(key, "a string", value)]
     if shape == "texts":

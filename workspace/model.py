@@ -78,6 +78,11 @@ class Workspace:
         return self.config.operators.get(os_user, os_user)
 
 
+def os_user() -> str:
+    """The OS user running oncall (uid-N when the system has no name for it)."""
+    return _os_user()
+
+
 def _os_user() -> str:
     import getpass
 

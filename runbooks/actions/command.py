@@ -78,7 +78,13 @@ def _run(rendered: RenderedAction, runtime: ActionRuntime) -> subprocess.Complet
     payload = rendered.payload
     cwd = runtime.workdir
     if payload["cwd"]:
-        cwd = (runtime.workdir / payload["cwd"]).resolve()
+        root = runtime.workdir.resolve()
+        cwd = (root / payload["cwd"]).resolve()
+        if not cwd.is_relative_to(root):
+            raise ActionFailed(
+                f"cwd {payload['cwd']!r} is outside the workspace ({root}); a command runs "
+                "inside the workspace only"
+            )
     env = {**os.environ, **payload["env"]}
     key = rendered.key or runtime.idempotency_key
     if key:

@@ -86,6 +86,8 @@ class HttpAction(Action):
         return ActionResult(_describe(response))
 
     def check(self, rendered: RenderedAction, runtime: ActionRuntime, expect: Any) -> CheckResult:
+        if rendered.payload["method"] not in ("GET", "HEAD"):  # schema refuses it too
+            raise ActionFailed(f"an http check only reads; {rendered.payload['method']} is refused")
         response = _send(rendered, runtime)
         status_ok = _status_ok(response.status_code, rendered.payload["ok_status"])
         observed: Any = response.status_code

@@ -227,3 +227,32 @@ def test_the_event_data_is_stored_as_its_canonical_text(store: Store, raw: Engin
         ).scalar_one()
     assert stored == '{"3":null,"a":"é","b":[1,2.5]}'
     assert json.loads(stored) == store.events(incident.id)[1].data
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    os_user=st.text(),
+    host=st.text(),
+    impersonated=st.booleans(),
+    message=st.text(),
+    data=st.dictionaries(st.text(), json_values, max_size=3),
+)
+def test_the_fast_hash_with_an_origin_is_the_event_hash_byte_for_byte(
+    os_user: str, host: str, impersonated: bool, message: str, data: dict[str, object]
+) -> None:
+    from incidents.canonical import Origin
+
+    clean, text_ = normalise_data_text(data)
+    origin = Origin(os_user, host, impersonated)
+    fields = dict(
+        incident_id="INC-1",
+        seq=3,
+        at=datetime(2026, 12, 3, 15, 0, tzinfo=UTC),
+        actor="user:default/bob",
+        kind="note",
+        message=message,
+        prev_hash="a" * 64,
+    )
+    fast = chain_hash(**fields, data_text=text_, origin=origin)
+    assert fast == event_hash(**fields, data=clean, origin=origin)
+    assert fast != event_hash(**fields, data=clean)  # who wrote it is covered by the hash

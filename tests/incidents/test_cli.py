@@ -61,7 +61,7 @@ INCIDENT_KEYS = [
 def make_workspace(root: Path, database_url: str | None = None) -> Path:
     (root / "catalog").mkdir(parents=True)
     (root / "catalog" / "catalog.yaml").write_text(CATALOG, encoding="utf-8")
-    config = 'name = "tiny"\nlineage = []\n'
+    config = 'name = "tiny"\nlineage = []\nallow_impersonation = true\n'
     if database_url:
         config += f'database_url = "{database_url}"\n'
     (root / "oncall.toml").write_text(config, encoding="utf-8")
@@ -121,7 +121,8 @@ def test_show_json_has_exactly_the_documented_keys(oncall: Oncall) -> None:
     oncall("incident", "note", "INC-1", "ops-db load 4 of 4 half-written")
     shown = oncall.json("incident", "show", "INC-1")
     assert isinstance(shown, dict)
-    assert list(shown) == [*INCIDENT_KEYS, "events"]
+    assert list(shown) == [*INCIDENT_KEYS, "events", "chain"]
+    assert shown["chain"] == {"ok": True, "first_bad": None, "reason": None}
     assert (shown["severity"], shown["status"], shown["commander"]) == (
         "SEV2",
         "open",
@@ -129,8 +130,10 @@ def test_show_json_has_exactly_the_documented_keys(oncall: Oncall) -> None:
     )
     assert shown["opened_at"].endswith("Z") and shown["acknowledged_at"] is None
     assert [list(e) for e in shown["events"]] == [
-        ["id", "at", "actor", "kind", "message", "data", "hash"]
+        ["id", "at", "actor", "kind", "message", "data", "hash", "os_user", "host", "impersonated"]
     ] * 2
+    # alice is not the OS user's [operators] ref: the workspace allows acting as her, and says so
+    assert all(e["os_user"] and e["host"] and e["impersonated"] is True for e in shown["events"])
     note = shown["events"][1]
     assert (note["kind"], note["actor"], note["message"]) == (
         "note",
@@ -374,3 +377,75 @@ def test_a_second_incident_on_an_asset_with_one_open_is_opened_with_a_warning(
         "warning: INC-1 was already open on resource:default/training-db (Partial loads); "
         "if this is the same problem, add to it: oncall incident note INC-1 TEXT"
     )
+
+
+def test_a_tampered_timeline_is_never_shown_as_whole_and_a_recorded_head_catches_truncation(
+    oncall: Oncall, workspace: Path
+) -> None:
+    oncall("incident", "open", "Partial loads", "--asset", "training-db")
+    oncall("incident", "note", "1", "paused the nightly ETL")
+    oncall("incident", "note", "1", "deleted the partial batches")
+    with sqlite3.connect(workspace / ".oncall" / "state.db") as db:
+        anchor = db.execute("SELECT hash FROM events WHERE seq = 3").fetchone()[0]
+    code, out, _ = oncall("incident", "verify", "INC-1", "--head", anchor)
+    assert code == 0 and "history up to #3 matches --head" in out
+
+    # An attacker deletes the last event and rewrites the head kept on the incident row.
+    with sqlite3.connect(workspace / ".oncall" / "state.db") as db:
+        db.execute("DROP TRIGGER events_append_only_delete")
+        db.execute("DELETE FROM events WHERE seq = 3")
+        head = db.execute("SELECT hash FROM events WHERE seq = 2").fetchone()[0]
+        db.execute("UPDATE incidents SET last_seq = 2, head_hash = ? WHERE id = 'INC-1'", (head,))
+    assert oncall("incident", "verify", "INC-1")[0] == 0  # the database alone cannot tell
+    code, out, _ = oncall("incident", "verify", "INC-1", "--head", anchor)
+    assert code == 1 and f"the anchored head {anchor[:12]}… is not in the verified timeline" in out
+
+    with sqlite3.connect(workspace / ".oncall" / "state.db") as db:
+        db.execute("DROP TRIGGER events_append_only_update")
+        db.execute("UPDATE events SET message = 'did nothing' WHERE seq = 2")
+    code, out, err = oncall("incident", "show", "INC-1")
+    assert code == 1
+    assert "did nothing" in out
+    assert "WARNING: INC-1's timeline does NOT verify at event #2" in err
+
+
+def test_acting_as_someone_else_needs_the_os_user_mapping_or_allow_impersonation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import getpass
+
+    monkeypatch.delenv("ONCALL_USER", raising=False)
+    root = make_workspace(tmp_path / "ws")
+    config = root / "oncall.toml"
+    me = getpass.getuser()
+    config.write_text(
+        f'name = "tiny"\nlineage = []\n\n[operators]\n{me} = "user:default/alice"\n',
+        encoding="utf-8",
+    )
+    oncall = Oncall(root, monkeypatch, capsys)
+    code, _, err = oncall(
+        "--as", "bob", "incident", "open", "Partial loads", "--asset", "training-db"
+    )
+    assert code == 2
+    assert f"--as bob: the OS user {me} is mapped to user:default/alice in [operators]" in err
+    monkeypatch.setenv("ONCALL_USER", "user:default/bob")
+    code, _, err = oncall("incident", "open", "Partial loads", "--asset", "training-db")
+    assert code == 2 and "$ONCALL_USER=user:default/bob" in err
+    monkeypatch.setenv("ONCALL_USER", "alice")  # the OS user's own ref, by its short name
+    assert oncall("incident", "open", "Partial loads", "--asset", "training-db")[0] == 0
+    monkeypatch.delenv("ONCALL_USER")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "[operators]", "allow_impersonation = true\n\n[operators]"
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ONCALL_HOST", "laptop-a")
+    assert oncall("--as", "bob", "incident", "note", "1", "looking")[0] == 0
+    events = [e for e in oncall.json("incident", "show", "1")["events"]]  # type: ignore[index]
+    assert [(e["actor"], e["os_user"], e["impersonated"]) for e in events] == [
+        ("user:default/alice", me, False),
+        ("bob", me, True),  # not in this catalog: as given
+    ]
+    shown = oncall("incident", "show", "1")[1]
+    assert f"{me}@laptop-a acting as bob" in shown

@@ -47,6 +47,7 @@ def test_the_migrations_ship_inside_the_package() -> None:
     assert sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py")) == [
         "0001_incidents_and_timeline.py",
         "0002_runs_ledger_leases.py",
+        "0003_fencing_and_run_kind.py",
         "0004_lineage_run_history.py",
         "0005_alert_receipts.py",
     ]
@@ -89,6 +90,59 @@ def test_an_old_database_is_upgraded_on_open_and_keeps_its_data(
         run = store.create_run("INC-1", "pause-etl", 1, "a" * 64, {}, "alice")
         assert run.id == "RUN-1"
         assert store.open_incident("after", "resource:default/x", actor="alice").id == "INC-2"
+    assert _revision(raw) == head_revision()
+
+
+def test_runs_ledger_and_leases_from_before_fencing_are_upgraded_in_place(
+    database_url: str, raw: Engine
+) -> None:
+    old = _database(database_url)
+    upgrade(old, "0002")
+    old.engine.dispose()
+    with raw.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO incidents (id, number, title, severity, status, asset, opened_at, "
+                "last_seq, head_hash) VALUES ('INC-1', 1, 'old', 'SEV3', 'open', "
+                "'resource:default/x', '2026-01-01 00:00:00', 0, :genesis)"
+            ),
+            {"genesis": "0" * 64},
+        )
+        for number, runbook in ((1, "oncall:page"), (2, "pause-etl")):
+            conn.execute(
+                text(
+                    "INSERT INTO runs (id, number, incident_id, runbook_id, version, sha256, "
+                    "params, operator, dry_run, status, started_at, updated_at) VALUES "
+                    "(:id, :n, 'INC-1', :rb, 1, :sha, '{}', 'alice', :f, 'running', "
+                    "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                ),
+                {"id": f"RUN-{number}", "n": number, "rb": runbook, "sha": "a" * 64, "f": False},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO step_ledger (key, run_id, incident_id, step_id, status, rendered, "
+                "effect_count, started_at) VALUES ('k1', 'RUN-2', 'INC-1', 's', 'started', "
+                "'{}', 0, '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO leases (asset, holder, run_id, host, acquired_at, heartbeat_at, "
+                "expires_at) VALUES ('resource:default/x', 'alice', 'RUN-2', 'old pid 1', "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00', '2026-01-01 00:05:00')"
+            )
+        )
+    with Store.open(database_url) as store:
+        assert [(r.id, r.kind) for r in store.list_runs()] == [
+            ("RUN-1", "page"),
+            ("RUN-2", "runbook"),
+        ]
+        entry = store.ledger_get("k1")
+        assert entry is not None and (entry.session, entry.attempts) == (None, 1)
+        lease = store.get_lease("resource:default/x")
+        assert lease is not None and lease.session == ""
+        claimed = store.ledger_claim("k1", "RUN-2", "new-session", attempts=1)
+        assert (claimed.session, claimed.attempts) == ("new-session", 2)
     assert _revision(raw) == head_revision()
 
 

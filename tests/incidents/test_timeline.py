@@ -81,7 +81,9 @@ def test_an_event_reads_back_exactly_as_it_was_hashed(store: Store, clock: Manua
         message=read.message,
         data=read.data,
         prev_hash=read.prev_hash,
+        origin=read.origin,
     )
+    assert read.origin is not None and read.origin == store.origin  # who was at the keyboard
 
 
 def test_events_after_a_seq_are_the_newer_ones_only(store: Store, incident_with_notes: str) -> None:
@@ -145,6 +147,7 @@ def test_verify_catches_an_edit_whose_hash_was_recomputed_at_the_next_link(
         message="nothing happened",
         data=original.data,
         prev_hash=original.prev_hash,
+        origin=original.origin,
     )
     _sql(
         raw,

@@ -316,9 +316,49 @@ def test_an_old_store_gains_the_receipts_table_and_still_verifies(tmp_path: Path
     parsed = parse_url(url)
     db = Database(make_engine(parsed, DEFAULT_BUSY_TIMEOUT), parsed, DEFAULT_BUSY_TIMEOUT)
     upgrade(db, "0002")
-    old = Store(db)
-    old.open_incident("before", "resource:default/training-db", actor="ana")
-    old.close()
+    _write_an_event_as_0002_did(db)
+    db.engine.dispose()
     with Store.open(url) as store:
         assert store.verify("INC-1").ok
         assert store.alert_receipts() == []
+
+
+def _write_an_event_as_0002_did(db: Any) -> None:
+    """INC-1 and its opening event, written the way a store at revision 0002 wrote them (no
+    OS user or host on the event; its hash covers exactly the fields of then)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from incidents.canonical import GENESIS_HASH, canonical_json, event_hash
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    data = {"asset": "resource:default/training-db", "severity": "SEV3", "title": "before"}
+    digest = event_hash(
+        incident_id="INC-1",
+        seq=1,
+        at=at,
+        actor="ana",
+        kind="status",
+        message="opened: before",
+        data=data,
+        prev_hash=GENESIS_HASH,
+    )
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO incidents (id, number, title, severity, status, asset, opened_at, "
+                "last_seq, head_hash) VALUES ('INC-1', 1, 'before', 'SEV3', 'open', "
+                "'resource:default/training-db', '2026-01-01 00:00:00', 1, :head)"
+            ),
+            {"head": digest},
+        )
+        conn.execute(text("UPDATE counters SET value = 1 WHERE name = 'incident'"))
+        conn.execute(
+            text(
+                "INSERT INTO events (incident_id, seq, at, actor, kind, message, data, "
+                "prev_hash, hash) VALUES ('INC-1', 1, '2026-01-01 00:00:00.000000', 'ana', "
+                "'status', 'opened: before', :data, :prev, :hash)"
+            ),
+            {"data": canonical_json(data), "prev": GENESIS_HASH, "hash": digest},
+        )

@@ -321,7 +321,9 @@ def test_steps_settled_by_hand_or_not_run_are_shown_so_and_blamelessly(sqlite_ur
 
 def test_a_page_is_told_under_detection_and_never_listed_as_a_runbook_run(recorded) -> None:
     store, incident_id = recorded
-    page_run = store.create_run(incident_id, "oncall:page", 1, "0" * 64, {"to": [BOB]}, ALICE)
+    page_run = store.create_run(
+        incident_id, "oncall:page", 1, "0" * 64, {"to": [BOB]}, ALICE, kind="page"
+    )
     store.append_event(incident_id, "page", "paged Bob (printed)", ALICE, {"run": page_run.id})
     draft = build_draft(store, small_catalog(), incident_id)
     assert page_run.id not in [run.id for run in draft.runs]

@@ -113,3 +113,35 @@ def test_an_unknown_incident_is_a_clear_error(workspace: Path) -> None:
     result = oncall(workspace, "postmortem", "INC-99")
     assert result.returncode == 2
     assert result.stderr.strip() == "oncall: no incident INC-99"
+
+
+def test_the_draft_records_the_chain_head_and_warns_in_its_header_when_it_breaks(
+    workspace: Path,
+) -> None:
+    import sqlite3
+
+    db_path = workspace / ".oncall" / "state.db"
+    result = oncall(workspace, "postmortem", "INC-1", "--out", "-")
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db_path) as db:
+        head = db.execute("SELECT head_hash FROM incidents WHERE id = 'INC-1'").fetchone()[0]
+    assert f"| Timeline head (SHA-256) | `{head}`" in result.stdout
+    assert "WARNING" not in result.stdout
+    verified = subprocess.run(
+        oncall_argv("-w", str(workspace), "incident", "verify", "INC-1", "--head", head),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verified.returncode == 0, verified.stdout
+
+    with sqlite3.connect(db_path) as db:
+        db.execute("DROP TRIGGER events_append_only_update")
+        db.execute("UPDATE events SET message = 'forged' WHERE seq = 3")
+    forged = oncall(workspace, "postmortem", "INC-1", "--out", "-")
+    assert forged.returncode == 1
+    title, blank, warning = forged.stdout.splitlines()[:3]
+    assert title.startswith("# Postmortem: INC-1") and blank == ""
+    assert warning.startswith("> **WARNING: this incident's timeline did NOT verify**")
+    assert "first altered event: #3" in warning
+    assert "WARNING: INC-1's timeline does NOT verify at event #3" in forged.stderr

@@ -431,3 +431,52 @@ def test_runs_says_every_step_was_skipped_for_a_rerun_with_nothing_left(workspac
     lines = oncall(workspace, "runbook", "runs").stdout.splitlines()
     assert "no steps yet" not in lines[1]
     assert lines[1].endswith(": every step skipped (nothing left to do)")
+
+
+def test_on_a_terminal_break_glass_is_asked_once_and_a_mistyped_confirmation_asks_again(
+    workspace: Path,
+) -> None:
+    import pty
+
+    primary, secondary = pty.openpty()  # stdin is a terminal: the CLI asks
+    # Typed ahead: too short a reason, a real one; a typo in the asset name, then the name.
+    os.write(primary, b"urgent\nana is unreachable since 3 AM\ntrainig-db\ntraining-db\n")
+    argv = oncall_argv(
+        "-w", str(workspace), "--as", "erin.walsh", "runbook", "run",
+        "training-store-partial-load", "-i", "INC-1", *TRAINING_PARAMS, "--yes",
+    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            argv, stdin=secondary, capture_output=True, text=True, timeout=120, check=False
+        )
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "a reason needs at least 15 characters" in done.stdout
+    assert "'trainig-db' is not 'training-db'; try again" in done.stdout
+    assert "RUN-1: done" in done.stdout
+    with Store.open(f"sqlite:///{workspace / '.oncall' / 'state.db'}") as store:
+        overrides = [e for e in store.events("INC-1") if e.kind == "override"]
+    assert [e.data["break_glass"] for e in overrides] == ["ana is unreachable since 3 AM"]
+
+
+def test_only_the_os_users_own_ref_may_vet_unless_the_workspace_allows_impersonation(
+    workspace: Path,
+) -> None:
+    config = workspace / "oncall.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("allow_impersonation = true", ""),
+        encoding="utf-8",
+    )
+    done = oncall(
+        workspace,
+        "runbook",
+        "vet",
+        str(workspace / "runbooks" / "model-rollback.yaml"),
+        "--reviewer",
+        "maya.singh",
+    )
+    assert done.returncode == 2
+    assert "--reviewer maya.singh: the OS user" in done.stderr
+    assert "only they may vet as themselves" in done.stderr

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.errors import RunbookError
+from runbooks.errors import Fenced, RunbookError
+from runbooks.gate import NotPermitted
 from runbooks.params import ParamError
 from runbooks.schema import RunbookInvalid
 from runbooks.vetting import NotVetted
@@ -193,24 +194,28 @@ def test_yes_alone_never_confirms_a_destructive_step(demo: DemoCase) -> None:
     assert demo.store.list_leases() == []
 
 
-def test_a_destructive_step_needs_an_owner_or_on_call_else_break_glass(demo: DemoCase) -> None:
-    refused = demo.start("training-store-partial-load", operator="erin.walsh").run_all()
-    delete = next(s for s in refused.steps if s.id == "delete-partial")
-    assert delete.status == "pending"
+def test_a_destructive_step_needs_an_owner_or_on_call_else_break_glass_decided_before_any_effect(
+    demo: DemoCase,
+) -> None:
+    with pytest.raises(NotPermitted) as refused:
+        demo.start("training-store-partial-load", operator="erin.walsh")
     assert (
         "user:default/erin.walsh is neither an owner of nor on call for resource:default/training-db"
-        in delete.message
+        in str(refused.value)
     )
-    assert demo.query("training.db", "SELECT COUNT(*) FROM loads WHERE status = 'partial'") == [
-        (4,)
-    ]
-    report = demo.resume(
-        refused.run_id, operator="erin.walsh", break_glass="ana is unreachable"
+    assert "refused before any step ran, nothing was changed" in str(refused.value)
+    assert demo.store.list_runs() == [] and demo.effects() == 0  # nothing paused, nothing run
+    with pytest.raises(RunbookError, match="at least a sentence"):
+        demo.start("training-store-partial-load", operator="erin.walsh", break_glass="urgent")
+    assert demo.store.list_runs() == []
+    report = demo.start(
+        "training-store-partial-load", operator="erin.walsh", break_glass="ana is unreachable"
     ).run_all()
     assert report.status == "done"
     override = [e for e in demo.store.events("INC-1") if e.kind == "override"]
-    assert len(override) == 1 and "ana is unreachable" in override[0].message
+    assert len(override) == 1 and "ana is unreachable" in override[0].message  # once per run
     assert override[0].actor == "user:default/erin.walsh"
+    assert override[0].data["break_glass"] == "ana is unreachable"
 
 
 def test_a_second_run_on_a_leased_asset_is_refused_with_holder_incident_and_since(
@@ -231,11 +236,10 @@ def test_a_second_run_on_a_leased_asset_is_refused_with_holder_incident_and_sinc
         "took over the lease on component:default/demand-forecast from user:default/erin.walsh"
         in overrides[0].message
     )
-    outcome = first.run_step("quarantine-bad")
-    assert (
-        outcome.stop
-        and f"now held by user:default/hiro.tanaka ({taken.run_id})" in outcome.state.message
-    )
+    with pytest.raises(Fenced) as fenced:
+        first.run_step("quarantine-bad")
+    assert fenced.value.by == "user:default/hiro.tanaka"
+    assert str(fenced.value).startswith(f"fenced: {first.run_id} was taken over by ")
     assert demo.query(
         "registry.db", "SELECT COUNT(*) FROM model_versions WHERE status = 'quarantined'"
     ) == [(0,)]
@@ -492,11 +496,12 @@ def test_who_is_on_call_for_a_destructive_step_is_read_from_the_sessions_clock(
     def at(text: str) -> Callable[[], datetime]:
         return lambda: datetime.fromisoformat(text)
 
-    outside = demo.start(
-        "training-store-partial-load", operator="erin.walsh", clock=at("2024-06-08T19:00:00+00:00")
-    ).run_all()
-    delete = next(s for s in outside.steps if s.id == "delete-partial")
-    assert delete.status == "pending" and "neither an owner of nor on call" in delete.message
+    with pytest.raises(NotPermitted, match="neither an owner of nor on call"):
+        demo.start(
+            "training-store-partial-load",
+            operator="erin.walsh",
+            clock=at("2024-06-08T19:00:00+00:00"),
+        )
     inside = demo.start(
         "training-store-partial-load", operator="erin.walsh", clock=at("2024-06-08T14:00:00+00:00")
     ).run_all()

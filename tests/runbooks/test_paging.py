@@ -113,7 +113,7 @@ def test_without_a_webhook_the_page_is_printed_recorded_and_done_in_the_ledger(
     entry = store.ledger_get(result.key)
     assert entry is not None and (entry.status, entry.effect_count) == ("done", 1)
     run = store.get_run(result.run_id)
-    assert (run.runbook_id, run.status) == (PAGE_RUNBOOK_ID, "done")
+    assert (run.runbook_id, run.kind, run.status) == (PAGE_RUNBOOK_ID, "page", "done")
 
 
 def test_the_webhook_gets_the_page_with_the_ledger_key_as_idempotency_key(
@@ -197,7 +197,9 @@ def test_a_failed_webhook_is_on_the_timeline_and_paging_again_retries_it(
 
 def test_a_page_in_flight_is_not_doubled(store: Store, clock: Clock, tmp_path: Path) -> None:
     key = page_key("INC-1", [t.ref for t in targets()], clock())
-    sender = store.create_run("INC-1", PAGE_RUNBOOK_ID, 1, "0" * 64, {}, "user:default/ben.okafor")
+    sender = store.create_run(
+        "INC-1", PAGE_RUNBOOK_ID, 1, "0" * 64, {}, "user:default/ben.okafor", kind="page"
+    )
     store.ledger_intent(key, sender.id, "INC-1", "notify", {"payload": {"message": "m"}})
     waiting = page(store, clock, tmp_path)
     assert waiting.status == "already_paged" and waiting.delivered is None
@@ -211,7 +213,9 @@ def test_a_page_whose_sender_died_long_ago_is_sent_again(
     store: Store, clock: Clock, tmp_path: Path
 ) -> None:
     key = page_key("INC-1", [t.ref for t in targets()], clock())
-    sender = store.create_run("INC-1", PAGE_RUNBOOK_ID, 1, "0" * 64, {}, "user:default/ben.okafor")
+    sender = store.create_run(
+        "INC-1", PAGE_RUNBOOK_ID, 1, "0" * 64, {}, "user:default/ben.okafor", kind="page"
+    )
     clock.advance(-STALE_AFTER.total_seconds() - 1)  # that machine's clock wrote the intent
     store.ledger_intent(key, sender.id, "INC-1", "notify", {"payload": {"message": "m"}})
     clock.advance(STALE_AFTER.total_seconds() + 1)

@@ -19,8 +19,20 @@ version: 1
 steps:
   - id: hello
     title: Hello
+    assets: [training-db]
     action: {type: notify, message: hello}
 """
+
+
+@pytest.fixture
+def demo_workspace_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    from tests.conftest import DEMO_WORKSPACE
+
+    root = tmp_path / "demo"
+    shutil.copytree(DEMO_WORKSPACE, root)
+    return root
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -95,3 +107,32 @@ def test_an_unknown_reviewer_or_a_malformed_lock_is_an_error(workspace: Path) ->
     lock.write_text("runbooks: [1, 2\n", encoding="utf-8")
     with pytest.raises(VettingError, match=r"runbooks\.lock:2: invalid YAML"):
         read_lock(lock)
+
+
+def test_a_script_a_vetted_step_runs_is_part_of_the_vetting(demo_workspace_copy: Path) -> None:
+    root = demo_workspace_copy
+    lock = root / "runbooks.lock"
+    runbook = load_runbook(root / "runbooks" / "training-store-partial-load.yaml")
+    entry = read_lock(lock)[runbook.id]
+    assert set(entry.scripts) == {"bin/nightly_etl.py"}
+    assert require_vetted(runbook, lock) == entry
+    script = root / "bin" / "nightly_etl.py"
+    script.write_text(script.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    with pytest.raises(NotVetted, match=r"bin/nightly_etl.py, which it runs, changed since"):
+        require_vetted(runbook, lock)
+    states = {
+        e.runbook.id: e.state for e in load_library(root / "runbooks", lock).entries if e.runbook
+    }
+    assert states[runbook.id] == "changed"
+
+
+def test_vet_records_the_os_user_and_host_that_ran_it(workspace: Path) -> None:
+    import getpass
+
+    from runbooks.leasing import machine_name
+
+    file = workspace / "runbooks" / "say-hello.yaml"
+    lock = workspace / "runbooks.lock"
+    entry = vet(file, "user:default/bo", lock, catalog=small_catalog(workspace))
+    assert entry.vetted_by == f"{getpass.getuser()}@{machine_name()}"
+    assert read_lock(lock)["say-hello"].vetted_by == entry.vetted_by

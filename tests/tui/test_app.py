@@ -45,7 +45,8 @@ async def test_an_unreachable_database_is_explained_in_place_and_retried(tmp_pat
     root = tmp_path / "ws"
     root.mkdir()
     (root / "oncall.toml").write_text(
-        'name = "far"\ndatabase_url = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"\n',
+        'name = "far"\nallow_impersonation = true\n'
+        'database_url = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"\n',
         encoding="utf-8",
     )
     app = OncallApp(AppContext(workspace_arg=root, as_user="user:default/x"))

@@ -217,7 +217,7 @@ async def test_pressing_p_again_within_a_minute_pages_nobody_twice(
     pages = [e for e in open_store().events("INC-1") if e.kind == "page"]
     assert len(pages) == 1
     runs = open_store().list_runs(incident_id="INC-1")
-    assert [r.runbook_id for r in runs] == ["oncall:page"]
+    assert [r.kind for r in runs] == ["page"]
 
 
 async def test_paging_many_people_asks_first(make_app, broken, open_store, monkeypatch) -> None:
@@ -286,3 +286,24 @@ async def test_acknowledging_takes_command_and_shift_c_takes_it_over(make_app, o
         assert "commander ben.okafor" in str(screen.query_one(IncidentHeader).render())
         assert any("takes command from" in line for line in _timeline_text(screen))
     assert open_store().get_incident("INC-1").commander == "user:default/ben.okafor"
+
+
+async def test_a_timeline_that_does_not_verify_is_never_shown_as_whole(
+    make_app, open_store, workspace
+) -> None:
+    import sqlite3
+
+    from tui.widgets.notice import Notice
+
+    store = open_store()
+    store.open_incident("Partial loads", "resource:default/training-db", actor=OPERATOR)
+    store.append_event("INC-1", "note", "paused ETL", OPERATOR)
+    with sqlite3.connect(workspace / ".oncall" / "state.db") as db:
+        db.execute("DROP TRIGGER events_append_only_update")
+        db.execute("UPDATE events SET message = 'did nothing' WHERE seq = 2")
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open(app, pilot)
+        notice = screen.query_one(Notice)
+        assert notice.is_showing
+        assert "This timeline does NOT verify at event #2" in str(notice.render())

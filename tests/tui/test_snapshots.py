@@ -16,6 +16,16 @@ from textual.widgets import RichLog
 
 from tests.tui.conftest import settle, type_text
 
+
+@pytest.fixture(autouse=True)
+def _same_keyboard_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every event records the OS user and host, and its hash (shown in the postmortem) covers
+    them: the same on every machine that renders these snapshots."""
+    monkeypatch.setenv("ONCALL_HOST", "snapshot-host")
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(name, "operator")
+
+
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 
 Steps = Callable[[Pilot], Awaitable[None]]

@@ -26,9 +26,12 @@ def app_context(ctx: typer.Context) -> AppContext:
 @contextmanager
 def open_store(ctx: typer.Context) -> Iterator[Store]:
     """The workspace's store for the length of one command."""
+    from incidents.canonical import this_origin
     from incidents.store import Store
 
-    store = Store.open(app_context(ctx).workspace.database_url)
+    context = app_context(ctx)
+    store = Store.open(context.workspace.database_url)
+    store.origin = this_origin(impersonated=context.impersonating)
     try:
         yield store
     finally:

@@ -8,7 +8,7 @@ the operator (`--as`, `$ONCALL_USER`, `oncall.toml` operators, the OS user).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -111,14 +111,37 @@ def show(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> No
     with open_store(ctx) as store:
         incident = store.get_incident(incident_id)
         events = store.events(incident.id)
+        chain = store.verify(incident.id)
     if as_json:
-        print_json({**incident.to_json(), "events": [e.to_json() for e in events]})
+        verified = {"ok": chain.ok, "first_bad": chain.first_bad, "reason": chain.reason}
+        print_json(
+            {**incident.to_json(), "events": [e.to_json() for e in events], "chain": verified}
+        )
+        if not chain.ok:
+            raise typer.Exit(1)
         return
     _print_incident(incident)
     typer.echo("")
+    if not chain.ok:
+        _warn_broken(incident.id, chain)
     plural = "s" if len(events) != 1 else ""
     typer.echo(f"timeline ({len(events)} event{plural}, times in UTC)")
     _print_timeline(events)
+    if not chain.ok:
+        _warn_broken(incident.id, chain)
+        raise typer.Exit(1)
+
+
+def _warn_broken(incident_id: str, chain: Any) -> None:
+    """Said before and after the timeline: a forged timeline is never shown as if whole."""
+    at = f" at event #{chain.first_bad}" if chain.first_bad is not None else ""
+    typer.secho(
+        f"WARNING: {incident_id}'s timeline does NOT verify{at}: {chain.reason}. It may not be "
+        "what was recorded (see `oncall incident verify`).",
+        fg="red",
+        bold=True,
+        err=True,
+    )
 
 
 @incident_app.command("watch")
@@ -214,12 +237,25 @@ def command(ctx: typer.Context, incident_id: IdArg) -> None:
 
 
 @incident_app.command("verify")
-def verify(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> None:
+def verify(
+    ctx: typer.Context,
+    incident_id: IdArg,
+    head: Annotated[
+        str | None,
+        typer.Option(
+            "--head",
+            metavar="HASH",
+            help="A head hash recorded elsewhere (a committed postmortem's): history up to it "
+            "must be unchanged, which a rewritten head in the database cannot fake.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Check the timeline's hash chain. Exit 0 when intact, 1 naming the first bad event."""
     from incidents.lifecycle import normalise_incident_id
 
     with open_store(ctx) as store:
-        report = store.verify(incident_id)
+        report = store.verify(incident_id, anchor=head.strip().lower() if head else None)
     shown_id = normalise_incident_id(incident_id)
     if as_json:
         print_json(
@@ -230,10 +266,14 @@ def verify(ctx: typer.Context, incident_id: IdArg, as_json: JsonOpt = False) -> 
                 "first_bad": report.first_bad,
                 "first_bad_id": report.first_bad_id,
                 "reason": report.reason,
+                "anchor_seq": report.anchor_seq,
             }
         )
     elif report.ok:
-        typer.echo(f"{shown_id}: timeline intact ({report.count} events, hash chain verified)")
+        anchored = f"; history up to #{report.anchor_seq} matches --head" if head else ""
+        typer.echo(
+            f"{shown_id}: timeline intact ({report.count} events, hash chain verified{anchored})"
+        )
     else:
         row = f" (id {report.first_bad_id})" if report.first_bad_id is not None else ""
         typer.echo(
@@ -294,8 +334,7 @@ def _print_incident(incident: Incident) -> None:
 
 def _print_timeline(events: list[Event]) -> None:
     rows = [
-        (f"#{e.seq}", _timestamp(e.at), e.actor, e.kind, e.message.replace("\n", " "))
-        for e in events
+        (f"#{e.seq}", _timestamp(e.at), e.who, e.kind, e.message.replace("\n", " ")) for e in events
     ]
     _print_table(None, rows, indent="  ")
 

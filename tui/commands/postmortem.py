@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -74,6 +74,7 @@ def postmortem_command(
     markdown = render_markdown(draft, choice)
     if out is not None and str(out) == "-":
         typer.echo(markdown, nl=False)
+        _warn_if_broken(draft)
         return
     base = out or workspace.postmortems_dir / draft_filename(
         draft.incident.opened_at.date(), draft.incident.title, draft.incident.id
@@ -82,3 +83,21 @@ def postmortem_command(
     for kept in result.skipped:
         typer.echo(f"kept {kept.resolve()}: edited since it was generated", err=True)
     typer.echo(str(result.path.resolve()))
+    _warn_if_broken(draft)
+
+
+def _warn_if_broken(draft: Any) -> None:
+    """A draft of a timeline that does not verify carries the warning in its header; the
+    command says it too, and exits 1."""
+    chain = draft.chain
+    if chain.ok:
+        return
+    at = f" at event #{chain.first_bad}" if chain.first_bad is not None else ""
+    typer.secho(
+        f"WARNING: {draft.incident.id}'s timeline does NOT verify{at}: {chain.reason}; the "
+        "draft says so in its header",
+        fg="red",
+        bold=True,
+        err=True,
+    )
+    raise typer.Exit(1)

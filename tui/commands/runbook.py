@@ -248,13 +248,27 @@ def vet_command(
 
     obj = app_context(ctx)
     ws = obj.workspace
+    if not ws.config.allow_impersonation:  # the reviewer is whoever runs vet (SECURITY.md)
+        from workspace.errors import ImpersonationRefused
+        from workspace.model import os_user
+
+        me = os_user()
+        mapped = ws.config.operators.get(me)
+        if mapped is None or obj.user_ref(mapped) != obj.user_ref(reviewer):
+            raise ImpersonationRefused(
+                f"--reviewer {reviewer}: the OS user {me} "
+                + (f"is mapped to {mapped}" if mapped else "has no entry")
+                + " in [operators] of oncall.toml; only they may vet as themselves "
+                "(allow_impersonation = true lifts this)"
+            )
     entry = vet(Path(file), reviewer, ws.lock_file, catalog=obj.catalog)
     if as_json:
         print_json({"id": entry.id, **entry.as_dict()})
         return
+    scripts = f", and {len(entry.scripts)} script(s) it runs" if entry.scripts else ""
     typer.echo(
-        f"vetted {entry.id} v{entry.version} (sha256 {entry.sha256[:12]}…) by {entry.reviewer} "
-        f"in {ws.lock_file.name}"
+        f"vetted {entry.id} v{entry.version} (sha256 {entry.sha256[:12]}…{scripts}) by "
+        f"{entry.reviewer} (run by {entry.vetted_by}) in {ws.lock_file.name}"
     )
 
 
@@ -303,12 +317,14 @@ class TerminalPrompter:
             )
             return False
         name = assets[0].rsplit("/", 1)[-1] if assets else step.id
-        typed = typer.prompt(
-            f"    {step.id} is DESTRUCTIVE on {', '.join(assets)}. Type {name!r} to run it",
-            default="",
-            show_default=False,
-        )
-        return typed.strip() == name
+        question = f"    {step.id} is DESTRUCTIVE on {', '.join(assets)}. Type {name!r} to run it"
+        while True:  # a typo asks again; only an empty answer declines
+            typed = typer.prompt(question + " (empty: stop)", default="", show_default=False)
+            if typed.strip() == name:
+                return True
+            if not typed.strip():
+                return False
+            typer.echo(f"      {typed.strip()!r} is not {name!r}; try again", file=self.out)
 
     def confirm_manual(self, step: StepState, instruction: str) -> bool:
         if self.yes:
@@ -333,6 +349,26 @@ class TerminalPrompter:
         answer = typer.prompt("    did it take effect? [done/redo/stop]", default="stop")
         return answer if answer in ("done", "redo", "stop") else "stop"  # type: ignore[return-value]
 
+    def break_glass(self, explanation: str) -> str | None:
+        from runbooks.gate import MIN_BREAK_GLASS_REASON
+
+        typer.echo(f"  ! {explanation}", file=self.out)
+        if not self.interactive:
+            typer.echo("      (no terminal to ask on: pass --break-glass REASON)", file=self.out)
+            return None
+        while True:
+            reason = typer.prompt(
+                "    break glass? Write why (who you could not reach, why it cannot wait; "
+                "empty: stop)",
+                default="",
+                show_default=False,
+            ).strip()
+            if not reason or len(reason) >= MIN_BREAK_GLASS_REASON:
+                return reason or None
+            typer.echo(
+                f"      a reason needs at least {MIN_BREAK_GLASS_REASON} characters", file=self.out
+            )
+
     def say(self, text: str) -> None:
         typer.echo(f"    {text}", file=self.out)
 
@@ -351,6 +387,10 @@ _MARKS = {
 
 def _printer(out: Any) -> Any:
     def show(event: EngineEvent) -> None:
+        if event.kind == "preview":  # under the action it previews, before any confirmation
+            for line in event.message.splitlines():
+                typer.echo(f"      would change: {line}", file=out)
+            return
         typer.echo(f"  {_MARKS.get(event.kind, '·')} {event.message}", file=out)
         action = event.data.get("action")
         if isinstance(action, str) and event.kind in ("step_started", "note"):
@@ -375,8 +415,10 @@ def _options(
         raise UsageProblem("--force needs --reason TEXT (it goes on the timeline)")
     if reason and not force:
         raise UsageProblem("--reason goes with --force")
-    if break_glass is not None and not break_glass.strip():
-        raise UsageProblem("--break-glass needs a reason")
+    if break_glass is not None:
+        from runbooks.gate import check_break_glass_reason
+
+        break_glass = check_break_glass_reason(break_glass)
     return RunOptions(
         dry_run=dry_run,
         yes=yes,
@@ -407,6 +449,10 @@ def _finish(report: RunReport, as_json: bool, out: Any) -> None:
                 f"  {step.id:<24} {step.status:<10} effects {step.effect_count}  {step.message}",
                 file=out,
             )
+        if report.left_changed:
+            typer.echo(f"left changed: {', '.join(report.left_changed)}", file=out)
+        if report.next_step:
+            typer.echo(f"next: {report.next_step}", file=out)
     if report.status not in ("done", "dry_run"):
         raise typer.Exit(1)
 

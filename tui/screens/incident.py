@@ -143,9 +143,17 @@ class IncidentScreen(OncallScreen[None]):
             self.status = status
             self.still_open = still_open
 
+    class ChainBroken(Message):
+        """The timeline's hash chain does not verify: said until the screen closes."""
+
+        def __init__(self, problem: Problem) -> None:
+            super().__init__()
+            self.problem = problem
+
     def __init__(self, incident_id: str) -> None:
         super().__init__()
         self.incident_id = incident_id
+        self._chain_problem: Problem | None = None
         self.incident: Any | None = None
         self.impact: Impact | None = None
         self.runbook_ids: list[str] = []
@@ -214,15 +222,28 @@ class IncidentScreen(OncallScreen[None]):
     @work(thread=True, exclusive=True, group="incident-poll")
     def poll(self) -> None:
         worker = get_current_worker()
+        first = self.last_seq == 0
         try:
             incident = self.backend.get_incident(self.incident_id)
             events = self.backend.events(self.incident_id, after_seq=self.last_seq)
+            chain = self.backend.verify(self.incident_id) if first else None
         except Exception as exc:
             if not worker.is_cancelled:
                 self.post_message(self.Failed(explain(exc)))
             return
         if not worker.is_cancelled:
             self.post_message(self.Refreshed(incident, events))
+            if chain is not None and not chain.ok:
+                at = f" at event #{chain.first_bad}" if chain.first_bad is not None else ""
+                self.post_message(
+                    self.ChainBroken(
+                        Problem(
+                            f"This timeline does NOT verify{at}: {chain.reason}",
+                            "It may not be what was recorded: run `oncall incident verify` and "
+                            "find out who changed the database.",
+                        )
+                    )
+                )
 
     @on(Refreshed)
     def _refreshed(self, message: Refreshed) -> None:
@@ -231,6 +252,8 @@ class IncidentScreen(OncallScreen[None]):
         notice = self.query_one(Notice)
         if self._poll_failed and notice.is_showing:
             notice.clear()  # the store answers again: the problem shown is over
+            if self._chain_problem is not None:  # a broken chain is never cleared
+                notice.show_problem(self._chain_problem)
         self._poll_failed = False
         self.query_one(IncidentHeader).show(message.incident)
         timeline = self.query_one(Timeline)
@@ -239,6 +262,11 @@ class IncidentScreen(OncallScreen[None]):
         self.refresh_bindings()
         if first:
             self.load_impact(message.incident.asset)
+
+    @on(ChainBroken)
+    def _chain_broken(self, message: ChainBroken) -> None:
+        self._chain_problem = message.problem
+        self.query_one(Notice).show_problem(message.problem)
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:

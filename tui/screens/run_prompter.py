@@ -19,6 +19,7 @@ from textual.screen import Screen
 
 from tui.screens.choice import ChoiceScreen
 from tui.screens.confirm_destructive import ConfirmDestructive
+from tui.screens.prompt import TextPromptScreen
 from tui.widgets.vocabulary import short_ref
 
 
@@ -74,6 +75,20 @@ class TuiPrompter:
             )
         )
         return choice or "stop"
+
+    def break_glass(self, explanation: str) -> str | None:
+        """Asked once, as the run starts, when the operator may not run its destructive steps;
+        the engine refuses a reason shorter than a sentence."""
+        reason = self._ask(
+            TextPromptScreen(
+                "Break glass?",
+                f"{explanation}. To go ahead anyway, write why (at least a sentence): it goes "
+                "on the timeline as an override.",
+                placeholder="who you could not reach, and why it cannot wait",
+                submit="Break glass",
+            )
+        )
+        return reason or None
 
     def say(self, text: str) -> None:
         self._say(text)

@@ -582,8 +582,8 @@ class RunbookRunScreen(OncallScreen[None]):
                 ConfirmDestructive(name, current.title, rendered.action.text), callback=typed
             )
 
-        if permission.allowed:
-            confirm()
+        if permission.allowed or (self.session is not None and self.session.options.break_glass):
+            confirm()  # break-glass was decided once, when the run started
             return
 
         def glass(reason: str | None) -> None:

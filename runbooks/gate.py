@@ -1,0 +1,153 @@
+"""The gate before a step's effect: may this operator do it, and did they say yes?
+
+A destructive step needs the operator to own every asset it changes or be on call for it, or
+break-glass with a written reason (recorded as an `override`), and a typed confirmation. Any
+other step is confirmed unless `--yes`. The gate asks; it never acts and never leases: the lease
+is checked after it, immediately before the effect (`execute_once`), because a prompt can stay
+open for as long as the operator likes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runbooks.actions import ActionFailed, Preview, RenderedAction
+from runbooks.errors import RunbookError
+from runbooks.permissions import destructive_permission
+from runbooks.run_context import RunContext
+from runbooks.run_state import EngineEvent, StepState
+from runbooks.schema import StepSpec
+
+#: A break-glass reason is at least a sentence: who could not be reached, and why now.
+MIN_BREAK_GLASS_REASON = 15
+
+
+class NotPermitted(RunbookError):
+    """The operator may not run a destructive step of this run and gave no break-glass reason;
+    refused before the run's first effect."""
+
+
+def check_break_glass_reason(reason: str) -> str:
+    """The reason, stripped, or `RunbookError` when it is too short to tell anyone anything."""
+    text = " ".join(reason.split())
+    if len(text) < MIN_BREAK_GLASS_REASON:
+        raise RunbookError(
+            f"a break-glass reason needs at least a sentence ({MIN_BREAK_GLASS_REASON} "
+            f"characters or more, e.g. who you could not reach and why it cannot wait); got "
+            f"{text!r}"
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a step does not run (declined, not permitted): the run stops there."""
+
+    why: str
+
+
+class Gate:
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.denied: tuple[str, ...] = ()
+
+    def decide_up_front(self, destructive_assets: list[str]) -> None:
+        """Before the run's first effect: may the operator run every destructive step it will
+        reach (owner, on call)? If not, break-glass with a reason, asked once (the option, else
+        the prompter); without one the run is refused now, having changed nothing."""
+        ctx = self.ctx
+        if not destructive_assets:
+            return
+        permission = destructive_permission(
+            ctx.catalog, ctx.operator, destructive_assets, ctx.clock()
+        )
+        if permission.allowed:
+            return
+        reason = ctx.options.break_glass
+        if reason is None:
+            reason = ctx.prompter.break_glass(permission.explain(ctx.operator))
+        if not reason or not reason.strip():
+            raise NotPermitted(
+                f"{permission.explain(ctx.operator)}; refused before any step ran, nothing "
+                "was changed"
+            )
+        ctx.options.break_glass = check_break_glass_reason(reason)
+        self.denied = permission.denied_assets
+
+    def record_break_glass(self) -> None:
+        """The one `override` event of a run that breaks glass (once the run exists)."""
+        ctx = self.ctx
+        denied = self.denied
+        if not denied or ctx.break_glass_recorded:
+            return
+        ctx.break_glass_recorded = True
+        ctx.record(
+            "override",
+            f"break-glass by {ctx.actor} on {', '.join(denied)} for this run's destructive "
+            f"steps: {ctx.options.break_glass}",
+            data={"break_glass": ctx.options.break_glass, "assets": list(denied)},
+        )
+
+    def preview(
+        self, step: StepSpec, rendered: RenderedAction, *, report: bool = True
+    ) -> Preview | None:
+        """What the effect would change, read before anyone is asked (`Action.preview`); shown
+        under the action (an engine event of kind `preview`, never a timeline event). A preview
+        that cannot be read is said, and does not stop the step: the confirmation still asks."""
+        ctx = self.ctx
+        try:
+            preview = step.action.preview(rendered, ctx.runtime(step, None, False))
+        except (ActionFailed, RunbookError) as exc:
+            preview = Preview(f"(no preview: {exc})", {"error": str(exc)})
+        if preview is not None and report and ctx.on_event is not None:
+            ctx.on_event(
+                EngineEvent(
+                    "preview",
+                    preview.text,
+                    step.id,
+                    {"step": step.id, "preview": preview.text, "data": dict(preview.data)},
+                )
+            )
+        return preview
+
+    def admit(
+        self,
+        step: StepSpec,
+        state: StepState,
+        rendered: RenderedAction,
+        assets: list[str],
+        confirmed: bool,
+    ) -> Refusal | None:
+        """Permission, then confirmation. None: go ahead (the lease is checked next)."""
+        ctx = self.ctx
+        if step.destructive:
+            permission = destructive_permission(ctx.catalog, ctx.operator, assets, ctx.clock())
+            basis = "owner or on call"
+            if not permission.allowed:
+                basis = "break-glass"
+                if not ctx.options.break_glass:
+                    return Refusal(permission.explain(ctx.operator))
+                if not ctx.break_glass_recorded:  # a reason given mid-run (the app asks then)
+                    ctx.break_glass_recorded = True
+                    ctx.record(
+                        "override",
+                        f"{step.id}: break-glass by {ctx.actor} on "
+                        f"{', '.join(permission.denied_assets)}: {ctx.options.break_glass}",
+                        step.id,
+                        {"break_glass": ctx.options.break_glass, "assets": list(assets)},
+                    )
+            asked = confirmed or ctx.options.yes_destructive
+            if not asked and not ctx.prompter.confirm_destructive(state, assets, rendered.text):
+                return Refusal("destructive step declined")
+            ctx.record(
+                "decision",
+                f"{step.id}: {ctx.actor} confirmed the destructive step on {', '.join(assets)}",
+                step.id,
+                {"assets": list(assets), "confirmed": True, "permission": basis},
+            )
+            return None
+        if not (confirmed or ctx.options.yes) and not ctx.prompter.confirm_step(
+            state, rendered.text
+        ):
+            return Refusal("step declined")
+        return None
