@@ -168,6 +168,9 @@ def resume_run(
     ctx = _context(store, env, catalog, runbook, incident, resolved, operator, options, prompter)
     ctx.on_event, ctx.clock, ctx.run = on_event, clock or store.clock, run
     session = RunSession(ctx)
+    _lease_keeper(session).refuse_if_still_active(
+        session.changed_assets(), ctx.options.force_reason
+    )  # a live run is refused before anyone is asked for a reason it could not use
     session.gate.decide_up_front(session.renderer.destructive_assets())
     _take_leases(session, session.changed_assets(), resuming=True)
     ctx.run = store.claim_run(run.id, ctx.token)  # from now on the run is this session's
@@ -221,10 +224,10 @@ def _context(
     )
 
 
-def _take_leases(session: RunSession, assets: Sequence[str], *, resuming: bool) -> None:
+def _lease_keeper(session: RunSession) -> LeaseKeeper:
     ctx = session.ctx
     assert ctx.run is not None
-    keeper = LeaseKeeper(
+    return LeaseKeeper(
         ctx.store,
         ctx.run.id,
         ctx.actor,
@@ -233,6 +236,12 @@ def _take_leases(session: RunSession, assets: Sequence[str], *, resuming: bool) 
         ctx.options.lease_ttl,
         session=ctx.token,
     )
+
+
+def _take_leases(session: RunSession, assets: Sequence[str], *, resuming: bool) -> None:
+    ctx = session.ctx
+    assert ctx.run is not None
+    keeper = _lease_keeper(session)
     ctx.keeper = keeper
     try:
         keeper.acquire_all(assets, force_reason=ctx.options.force_reason, resuming=resuming)

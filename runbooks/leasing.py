@@ -144,6 +144,49 @@ class LeaseKeeper:
             )
             self._thread.start()
 
+    def refuse_if_still_active(self, assets: Sequence[str], force_reason: str | None) -> None:
+        """Raise `RunStillActive` when resuming this run would be refused, reading only: said
+        before anyone is asked for a permission or a reason that could not be used."""
+        for asset in sorted(set(assets)):
+            current = self.store.get_lease(asset)
+            if current is None or current.run_id != self.run_id:
+                continue
+            alive = process_alive(current.host)
+            live_elsewhere = alive is None and not current.is_expired(self.store.clock())
+            if alive and force_reason:
+                continue  # refused by `acquire_all`, which records the refused takeover
+            refusal = self._still_active(asset, current, alive, live_elsewhere, force_reason)
+            if refusal is not None:
+                raise refusal
+
+    def _still_active(
+        self,
+        asset: str,
+        current: Lease,
+        alive: bool | None,
+        live_elsewhere: bool,
+        force_reason: str | None,
+    ) -> RunStillActive | None:
+        if alive:
+            return RunStillActive(
+                f"{self.run_id} is still running here: its process ({current.host}) is alive "
+                "on this machine, and a live run is never taken over; let it finish or stop "
+                "that process, then resume",
+                run_id=self.run_id,
+                host=current.host,
+                alive=True,
+            )
+        if live_elsewhere and not force_reason:
+            return RunStillActive(
+                f"{self.run_id} may still be running on {current.host} (it holds the lease "
+                f"on {asset} until {current.expires_at:%H:%M:%S} UTC); resume it once that "
+                "process has stopped, or take over with --force --reason TEXT",
+                run_id=self.run_id,
+                host=current.host,
+                alive=None,
+            )
+        return None
+
     def _acquire(
         self, asset: str, force_reason: str | None, resuming: bool, overridden: list[Lease]
     ) -> Lease:
@@ -151,37 +194,22 @@ class LeaseKeeper:
         if resuming and current is not None and current.run_id == self.run_id:
             alive = process_alive(current.host)
             live_elsewhere = alive is None and not current.is_expired(self.store.clock())
-            if alive:
-                if force_reason:  # a takeover asked for in writing and refused: recorded too
-                    self.report(
-                        "lease",
-                        f"{self.holder} asked to take over {self.run_id} ({force_reason}): "
-                        f"refused, its process ({current.host}) is still running on this machine",
-                        {
-                            "run": self.run_id,
-                            "asset": asset,
-                            "refused": True,
-                            "reason": force_reason,
-                            "previous": _describe(current),
-                        },
-                    )
-                raise RunStillActive(
-                    f"{self.run_id} is still running here: its process ({current.host}) is alive "
-                    "on this machine, and a live run is never taken over; let it finish or stop "
-                    "that process, then resume",
-                    run_id=self.run_id,
-                    host=current.host,
-                    alive=True,
+            if alive and force_reason:  # a takeover asked for in writing and refused: recorded too
+                self.report(
+                    "lease",
+                    f"{self.holder} asked to take over {self.run_id} ({force_reason}): "
+                    f"refused, its process ({current.host}) is still running on this machine",
+                    {
+                        "run": self.run_id,
+                        "asset": asset,
+                        "refused": True,
+                        "reason": force_reason,
+                        "previous": _describe(current),
+                    },
                 )
-            if live_elsewhere and not force_reason:
-                raise RunStillActive(
-                    f"{self.run_id} may still be running on {current.host} (it holds the lease "
-                    f"on {asset} until {current.expires_at:%H:%M:%S} UTC); resume it once that "
-                    "process has stopped, or take over with --force --reason TEXT",
-                    run_id=self.run_id,
-                    host=current.host,
-                    alive=None,
-                )
+            refusal = self._still_active(asset, current, alive, live_elsewhere, force_reason)
+            if refusal is not None:
+                raise refusal
             if live_elsewhere:
                 overridden.append(current)
             # The old session is gone, expired or being overridden: take its lease, and only its

@@ -307,7 +307,13 @@ async def test_a_resume_refused_because_the_run_is_alive_here_survives_ctrl_s_an
 
     store = open_store()
     runbook = _vetted(workspace, "training-store-partial-load")
-    params = {"asset": "training-db", "since": broken.since, "day": broken.day}
+    # stored as a start stores it: the canonical ref (a resume never re-resolves a name)
+    params = {
+        "asset": TRAINING_DB,
+        "since": broken.since,
+        "day": broken.day,
+        "pipeline": "component:default/nightly-etl",
+    }
     run = store.create_run(
         "INC-1", runbook.id, runbook.version, runbook.sha256, params, "user:default/ana.lima", False
     )
