@@ -150,10 +150,14 @@ class StepDetail(Vertical):
         hint = self.query_one("#step-scroll-hint", Static)
         below = max(0, int(body.max_scroll_y - body.scroll_y))
         above = int(body.scroll_y)
-        if not below and not above:
-            hint.display = False
+        shown = bool(below or above)
+        if hint.display != shown:
+            # The hint takes a row from the body, which changes what is below: count again
+            # once that layout has landed (it settles: the second count shows the same hint).
+            self.call_after_refresh(self._update_hint)
+        hint.display = shown
+        if not shown:
             return
-        hint.display = True
         where = []
         if above:
             where.append(f"{above} above")
