@@ -324,6 +324,7 @@ steps:
   - id: tag-bad
     title: Tag version 3 of {{ model }}
     timeout: 2s
+    assets: ["component:default/demand-forecast"]
     action:
       type: mlflow
       connection: registry
