@@ -40,7 +40,7 @@ from runbooks.actions.base import (
     RenderedAction,
     expectation_met,
 )
-from runbooks.actions.service import ServiceClient, quote
+from runbooks.actions.service import ServiceClient, check_operation_fields, quote
 from runbooks.templating import Renderer
 
 API = "/api/v2"
@@ -102,17 +102,7 @@ class AirflowAction(Action):
 
     @model_validator(mode="after")
     def _fields_of_the_operation(self) -> AirflowAction:
-        needed, accepted = NEEDS[self.operation], ACCEPTS.get(self.operation, ())
-        missing = [name for name in needed if getattr(self, name) is None]
-        if missing:
-            raise ValueError(f"{self.operation} needs {', '.join(repr(m) for m in missing)}")
-        unused = [
-            name
-            for name in OPTIONAL_FIELDS
-            if getattr(self, name) is not None and name not in needed + accepted
-        ]
-        if unused:
-            raise ValueError(f"{self.operation} does not use {', '.join(repr(u) for u in unused)}")
+        check_operation_fields(self, self.operation, NEEDS, ACCEPTS, OPTIONAL_FIELDS)
         if self.operation == "clear":
             if self.run_id is not None and (self.start_date or self.end_date):
                 raise ValueError("clear takes a 'run_id' or a date range, not both")

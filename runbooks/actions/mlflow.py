@@ -31,7 +31,7 @@ from runbooks.actions.base import (
     RenderedAction,
     expectation_met,
 )
-from runbooks.actions.service import ServiceClient
+from runbooks.actions.service import ServiceClient, check_operation_fields
 from runbooks.templating import Renderer, is_templated
 
 API = "/api/2.0/mlflow"
@@ -73,17 +73,7 @@ class MlflowAction(Action):
 
     @model_validator(mode="after")
     def _fields_of_the_operation(self) -> MlflowAction:
-        needed, accepted = NEEDS[self.operation], ACCEPTS.get(self.operation, ())
-        missing = [name for name in needed if getattr(self, name) is None]
-        if missing:
-            raise ValueError(f"{self.operation} needs {', '.join(repr(m) for m in missing)}")
-        unused = [
-            name
-            for name in OPTIONAL_FIELDS
-            if getattr(self, name) is not None and name not in needed + accepted
-        ]
-        if unused:
-            raise ValueError(f"{self.operation} does not use {', '.join(repr(u) for u in unused)}")
+        check_operation_fields(self, self.operation, NEEDS, ACCEPTS, OPTIONAL_FIELDS)
         if self.version is not None and not is_templated(str(self.version)):
             _version(self.version, error=ValueError)
         return self

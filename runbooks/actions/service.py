@@ -293,6 +293,28 @@ def _transport_reason(exc: httpx.TransportError) -> str:
     return truncate(reason, 200)
 
 
+def check_operation_fields(
+    action: Any,
+    operation: str,
+    needs: Mapping[str, tuple[str, ...]],
+    accepts: Mapping[str, tuple[str, ...]],
+    optional_fields: Iterable[str],
+) -> None:
+    """`ValueError` when an operation of a service action lacks a field it needs or is given
+    one it does not use: one rule for every service action's YAML, checked at load."""
+    needed, accepted = needs[operation], accepts.get(operation, ())
+    missing = [name for name in needed if getattr(action, name) is None]
+    if missing:
+        raise ValueError(f"{operation} needs {', '.join(repr(m) for m in missing)}")
+    unused = [
+        name
+        for name in optional_fields
+        if getattr(action, name) is not None and name not in needed + accepted
+    ]
+    if unused:
+        raise ValueError(f"{operation} does not use {', '.join(repr(u) for u in unused)}")
+
+
 def quote(value: str) -> str:
     """One path segment: a value can never add a segment, a query or a host."""
     return urllib.parse.quote(value, safe="")
