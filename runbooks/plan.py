@@ -13,6 +13,8 @@ same runbook and parameters is already done is skipped; one that was interrupted
 otherwise a new run starts. So running `recover` again after it finished changes nothing, and
 running it again after it was stopped anywhere (even by SIGKILL) continues where it stopped.
 The plan (once per distinct plan) and each decision go on the incident's timeline.
+The app's plan screen walks the plan with the same `progress`/`next_step` and records with the
+same `record_*` functions, opening the runbook run screen for each step instead of `run_all`.
 `ONCALL_FAILPOINT=recover-step-<n>:before` kills the process between two runbooks (for the tests).
 """
 
@@ -20,21 +22,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
+from graph.contamination import ContaminationError
 from runbooks.errors import RunbookError
 from runbooks.failpoints import failpoint
-from runbooks.library import Library
+from runbooks.library import Library, load_library
 from runbooks.params import ParamError, resolve_params
 
 if TYPE_CHECKING:
-    from graph.contamination import Contamination
+    from graph.contamination import Contamination, RunLike
     from graph.model import Catalog
     from incidents.runs import Run
     from incidents.store import Store
     from runbooks.engine import RunReport, RunSession
+    from runbooks.environment import RunbookEnv
 
 PLAN_ACTOR = "oncall recover"
 
@@ -212,6 +217,84 @@ def build_plan(
     )
 
 
+def incident_recovery(
+    *,
+    store: Store,
+    env: RunbookEnv,
+    catalog: Catalog,
+    runs: Sequence[RunLike],
+    incident_id: str,
+    operator: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[Contamination, Plan]:
+    """The analysis and the plan for the incident's asset over `runs` (the store's run history, brought up to
+    date by the caller): bad from `since`, else from the `since` its alert carries, until
+    `until`. What each step changes is read from a dry run of its runbook (which records
+    nothing). The CLI's `plan` and `recover` and the app's plan screen all build it here, so
+    they name the same plan (the same digest on the timeline)."""
+    from graph.contamination import contamination
+
+    incident = store.get_incident(incident_id)
+    values = alert_values(store, incident.id)
+    start = since or alert_since(values)
+    if start is None:
+        raise NoBadWindow(incident.id, incident.asset)
+    analysis = contamination(catalog, runs, catalog.resolve(incident.asset).ref, start, until)
+    library = load_library(env.runbooks_dir, env.lock_file)
+
+    def describe(runbook_id: str, params: dict[str, str]) -> tuple[str, ...]:
+        from runbooks.engine import RunOptions, start_run
+
+        try:
+            session = start_run(
+                store=store,
+                env=env,
+                catalog=catalog,
+                runbook_id=runbook_id,
+                incident_id=incident.id,
+                params=params,
+                operator=operator,
+                options=RunOptions(dry_run=True),
+            )
+        except RunbookError as exc:
+            return (f"(cannot render: {exc})",)
+        return tuple(state.title for state in session.plan())
+
+    plan = build_plan(
+        catalog=catalog,
+        library=library,
+        analysis=analysis,
+        incident_id=incident.id,
+        alert_values=values,
+        describe=describe,
+    )
+    return analysis, plan
+
+
+class NoBadWindow(ContaminationError):
+    """The incident's alerts do not say since when its asset was bad, and no one else did."""
+
+    def __init__(self, incident_id: str, asset: str) -> None:
+        super().__init__(f"{incident_id}'s alerts carry no `since` (when {asset} went bad)")
+        self.incident_id = incident_id
+        self.asset = asset
+
+
+def alert_since(values: Mapping[str, Any]) -> datetime | None:
+    """The `since` an incident's alert carries (ISO 8601; no offset means UTC), if any."""
+    text = values.get("since")
+    if not isinstance(text, str):
+        return None
+    try:
+        start = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ContaminationError(
+            f"the alert's since {text!r} is not an ISO 8601 time (e.g. 2026-12-02T02:00:00Z)"
+        ) from None
+    return start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+
+
 def alert_values(store: Store, incident_id: str) -> dict[str, Any]:
     """The scalar values the incident's alerts carry (labels, the alert's own data), newest last."""
     values: dict[str, Any] = {}
@@ -225,6 +308,24 @@ def alert_values(store: Store, incident_id: str) -> dict[str, Any]:
 
 
 # -- running ------------------------------------------------------------------------------------
+#
+# `oncall recover` and the app's plan screen walk the plan with the same functions: `progress`
+# says, from the store's runs, which step is done (by which run), which has a run to resume and
+# which is still to run; `record_plan`, `record_stop` and `record_finished` put the plan and each
+# decision on the timeline. The CLI runs each step with `RunSession.run_all`; the app opens the
+# runbook run screen for it. Either way a step is an ordinary run, recognised as the plan's by
+# its runbook and its stored parameters.
+
+StepState = Literal["manual", "done", "unfinished", "to_run"]
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """Where one plan step stands: `run` is the run that did it (done) or the one to resume."""
+
+    step: PlanStep
+    state: StepState
+    run: Run | None = None
 
 
 @dataclass
@@ -247,6 +348,30 @@ StartRun = Callable[[PlanStep], "RunSession"]
 ResumeRun = Callable[["Run"], "RunSession"]
 
 
+def progress(store: Store, catalog: Catalog, library: Library, plan: Plan) -> list[StepProgress]:
+    """Each step of the plan, in order, with what the incident's runs say about it."""
+    runs = store.list_runs(plan.incident)
+    found = []
+    for step in plan.steps:
+        if step.manual:
+            found.append(StepProgress(step, "manual"))
+            continue
+        done, unfinished = _runs_for(step, runs, catalog, library)
+        if done is not None:
+            found.append(StepProgress(step, "done", done))
+        elif unfinished is not None:
+            found.append(StepProgress(step, "unfinished", unfinished))
+        else:
+            found.append(StepProgress(step, "to_run"))
+    return found
+
+
+def next_step(steps: Iterable[StepProgress]) -> StepProgress | None:
+    """The first runbook step not done yet (to resume or to start); None when all are done.
+    Steps run in the plan's order: a later step is never offered before an earlier one."""
+    return next((s for s in steps if s.state in ("unfinished", "to_run")), None)
+
+
 def recover(
     *,
     store: Store,
@@ -261,22 +386,25 @@ def recover(
     """Run the plan's runbook steps in order, each as an ordinary run; stop at the first run
     that does not finish `done`. `start`/`resume` call `runbooks.engine` with the caller's
     environment, prompter and options."""
-    _record_plan(store, plan, actor)
+    record_plan(store, plan, actor)
     report = RecoveryReport(plan.incident, "done")
-    existing = store.list_runs(plan.incident)
-    for step in plan.steps:
-        if step.manual:
+    for item in progress(store, catalog, library, plan):
+        step = item.step
+        if item.state == "manual":
             report.manual.append(step.as_dict())
             continue
         failpoint(f"recover-step-{step.number}", "before")
-        done, unfinished = _runs_for(step, existing, catalog, library)
-        if done is not None:
-            say(f"step {step.number}: {step.runbook} for {step.asset} already done by {done.id}")
-            report.runs.append(_done_report(store, done))
+        if item.state == "done":
+            assert item.run is not None
+            say(
+                f"step {step.number}: {step.runbook} for {step.asset} already done by {item.run.id}"
+            )
+            report.runs.append(_done_report(store, item.run))
             continue
-        if unfinished is not None:
-            say(f"step {step.number}: resuming {unfinished.id} ({step.runbook} for {step.asset})")
-            session = resume(unfinished)
+        if item.state == "unfinished":
+            assert item.run is not None
+            say(f"step {step.number}: resuming {item.run.id} ({step.runbook} for {step.asset})")
+            session = resume(item.run)
         else:
             say(f"step {step.number}: {step.runbook} for {step.asset}")
             session = start(step)
@@ -284,41 +412,58 @@ def recover(
         report.runs.append(result.as_dict())
         if result.status != "done":
             report.status = "stopped"
-            store.append_event(
-                plan.incident,
-                "decision",
-                f"recovery stopped at step {step.number} ({step.runbook} for {step.asset}): "
-                f"{result.run_id} is {result.status}; `oncall recover {plan.incident}` continues",
-                actor,
-                {"plan": plan.digest, "step": step.number, "run": result.run_id},
-            )
+            record_stop(store, plan, step, result.run_id, result.status, actor)
             return report
     if report.manual:
         report.status = "manual"
-    store.append_event(
-        plan.incident,
-        "decision",
-        _finished_message(plan, report),
-        actor,
-        {"plan": plan.digest, "runs": [r["run"] for r in report.runs], "status": report.status},
-    )
+    record_finished(store, plan, [r["run"] for r in report.runs], actor)
     return report
 
 
-def _finished_message(plan: Plan, report: RecoveryReport) -> str:
-    runs = len(report.runs)
+def record_stop(
+    store: Store, plan: Plan, step: PlanStep, run_id: str | None, status: str, actor: str
+) -> None:
+    """The recovery stopped at `step`: its run did not finish (interrupted, failed, refused)."""
+    store.append_event(
+        plan.incident,
+        "decision",
+        f"recovery stopped at step {step.number} ({step.runbook} for {step.asset}): "
+        f"{run_id or 'its run'} is {status}; `oncall recover {plan.incident}` continues",
+        actor,
+        {"plan": plan.digest, "step": step.number, "run": run_id},
+    )
+
+
+def record_finished(store: Store, plan: Plan, run_ids: list[str], actor: str) -> bool:
+    """Every runbook step is done: say so on the timeline, with the manual items and their
+    owners. Said once: when the newest word on this plan already says it, a rerun that found
+    everything done adds nothing. Returns whether it was recorded now."""
+    status = "manual" if plan.manual_steps else "done"
+    data = {"plan": plan.digest, "runs": list(run_ids), "status": status}
+    for event in reversed(store.events(plan.incident)):
+        if event.kind == "decision" and event.data.get("plan") == plan.digest:
+            if event.data == data:
+                return False
+            break
+    store.append_event(plan.incident, "decision", _finished_message(plan, run_ids), actor, data)
+    return True
+
+
+def _finished_message(plan: Plan, run_ids: list[str]) -> str:
+    runs = len(run_ids)
     text = f"recovery plan {plan.digest}: {runs} runbook run{'s' if runs != 1 else ''} done"
-    if report.manual:
-        items = ", ".join(f"{m['asset']} ({m['owner'] or 'no owner'})" for m in report.manual)
+    if plan.manual_steps:
+        items = ", ".join(f"{m.asset} ({m.owner or 'no owner'})" for m in plan.manual_steps)
         text += f"; left by hand: {items}"
     return text
 
 
-def _record_plan(store: Store, plan: Plan, actor: str) -> None:
-    """The plan on the timeline, once per distinct plan (a rerun of the same plan adds nothing)."""
+def record_plan(store: Store, plan: Plan, actor: str) -> bool:
+    """The plan on the timeline, once per distinct plan (a rerun of the same plan adds
+    nothing). Returns whether it was recorded now."""
     for event in store.events(plan.incident):
         if event.kind == "decision" and event.data.get("recovery_plan") == plan.digest:
-            return
+            return False
     lines = [
         f"{s.number}. {s.asset}: " + (f"{s.runbook}" if not s.manual else s.reason)
         for s in plan.steps
@@ -330,6 +475,7 @@ def _record_plan(store: Store, plan: Plan, actor: str) -> None:
         actor,
         {"recovery_plan": plan.digest, **plan.as_dict()},
     )
+    return True
 
 
 def _runs_for(
@@ -423,8 +569,6 @@ def _ordered(catalog: Catalog, analysis: Contamination) -> list[Any]:
 
 
 def _iso(value: Any) -> str:
-    from datetime import UTC
-
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

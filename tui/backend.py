@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from graph.queries import Reach
     from incidents.store import Store
     from runbooks.history import RunRecord
+    from runbooks.library import Library
     from runbooks.open_work import OpenWork
+    from runbooks.plan import Plan, StepProgress
     from tui.context import AppContext
     from workspace.model import Workspace
 
@@ -379,45 +381,67 @@ class Backend:
 
     # --- run history: contamination and the recovery plan --------------------------------------
 
-    def recovery(self, incident_id: str) -> tuple[Any, Any] | None:
+    def recovery(self, incident_id: str) -> tuple[Any, Plan] | None:
         """The contamination analysis and the recovery plan for the incident, or None when its
         alerts do not say since when its asset was bad or there is no run history to replay.
 
-        The workspace's lineage files are recorded first (unchanged ones are skipped)."""
-        from graph.contamination import contamination
-        from runbooks.library import load_library
-        from runbooks.plan import alert_values, build_plan
+        The workspace's lineage files are recorded first (unchanged ones are skipped). The plan
+        is `oncall plan`'s (`runbooks.plan.incident_recovery`): the same steps, the same digest."""
+        from runbooks.plan import alert_since, alert_values, incident_recovery
         from tui.lineage_import import import_lineage
 
         store = self.store()
-        workspace = self.workspace()
-        import_lineage(store, workspace.lineage_paths)
-        values = alert_values(store, incident_id)
-        since = values.get("since")
-        if not isinstance(since, str):
-            return None
-        try:
-            start = datetime.fromisoformat(since.replace("Z", "+00:00"))
-        except ValueError:
-            return None
+        import_lineage(store, self.workspace().lineage_paths)
+        start = alert_since(alert_values(store, incident_id))
         runs = store.run_records()
-        if not runs:
+        if start is None or not runs:
             return None
-        catalog = self.catalog()
-        incident = store.get_incident(incident_id)
-        asset = catalog.resolve(incident.asset).ref
-        analysis = contamination(
-            catalog, runs, asset, start if start.tzinfo else start.replace(tzinfo=UTC)
+        return incident_recovery(
+            store=store,
+            env=self.runbook_env(),
+            catalog=self.catalog(),
+            runs=runs,
+            incident_id=incident_id,
+            operator=self.operator(),
+            since=start,
         )
-        library = load_library(workspace.runbooks_dir, workspace.lock_file)
-        plan = build_plan(
-            catalog=catalog,
-            library=library,
-            analysis=analysis,
-            incident_id=incident.id,
-            alert_values=values,
+
+    def plan_progress(self, plan: Plan, *, begin: bool = False) -> list[StepProgress]:
+        """Where each step of the plan stands, from the incident's runs (`runbooks.plan.progress`,
+        as `oncall recover` reads it). `begin`: the operator starts (or continues) the
+        recovery: the plan goes on the timeline first, once per distinct plan."""
+        from runbooks.plan import progress, record_plan
+
+        if begin:
+            record_plan(self.store(), plan, self.operator())
+        return progress(self.store(), self.catalog(), self._library(), plan)
+
+    def recovery_stopped(self, plan: Plan, step: StepProgress) -> None:
+        """The step's run did not finish: on the timeline as `oncall recover` says it."""
+        from runbooks.plan import record_stop
+
+        run = step.run
+        record_stop(
+            self.store(),
+            plan,
+            step.step,
+            run.id if run else None,
+            run.status if run else "not started",
+            self.operator(),
         )
-        return analysis, plan
+
+    def recovery_finished(self, plan: Plan, steps: list[StepProgress]) -> bool:
+        """Every runbook step is done: on the timeline once, as `oncall recover` says it."""
+        from runbooks.plan import record_finished
+
+        runs = [s.run.id for s in steps if s.state == "done" and s.run is not None]
+        return record_finished(self.store(), plan, runs, self.operator())
+
+    def _library(self) -> Library:
+        from runbooks.library import load_library
+
+        workspace = self.workspace()
+        return load_library(workspace.runbooks_dir, workspace.lock_file)
 
     # --- runbook runs ------------------------------------------------------------------------
 

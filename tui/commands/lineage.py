@@ -334,51 +334,29 @@ def make_plan(
     ctx: typer.Context, store: Store, incident_id: str, since: str | None, until: str | None
 ) -> Plan:
     """The plan for the incident: its asset, the bad window (options, else the alert's `since`)."""
-    from runbooks.errors import RunbookError
-    from runbooks.library import load_library
-    from runbooks.plan import alert_values, build_plan
+    from runbooks.plan import NoBadWindow, incident_recovery
     from tui.commands.runbook import _env
 
     context = app_context(ctx)
-    catalog = context.catalog
-    incident = store.get_incident(incident_id)
-    values = alert_values(store, incident.id)
-    start = since or (str(values["since"]) if "since" in values else None)
-    if start is None:
-        raise ContaminationError(
-            f"{incident.id}'s alerts carry no `since`: pass --since (when {incident.asset} went bad)"
-        )
+    start = parse_time(since, "--since") if since is not None else None
+    repaired = parse_time(until, "--until") if until is not None else None
     runs = load_run_history(ctx, store)
-    analysis = analyse(catalog, runs, incident.asset, start, until, None)
-    env = _env(ctx)
-    library = load_library(env.runbooks_dir, env.lock_file)
-
-    def describe(runbook_id: str, params: dict[str, str]) -> tuple[str, ...]:
-        from runbooks.engine import RunOptions, start_run
-
-        try:
-            session = start_run(
-                store=store,
-                env=env,
-                catalog=catalog,
-                runbook_id=runbook_id,
-                incident_id=incident.id,
-                params=params,
-                operator=context.operator,
-                options=RunOptions(dry_run=True),
-            )
-        except RunbookError as exc:
-            return (f"(cannot render: {exc})",)
-        return tuple(state.title for state in session.plan())
-
-    return build_plan(
-        catalog=catalog,
-        library=library,
-        analysis=analysis,
-        incident_id=incident.id,
-        alert_values=values,
-        describe=describe,
-    )
+    try:
+        _analysis, plan = incident_recovery(
+            store=store,
+            env=_env(ctx),
+            catalog=context.catalog,
+            runs=runs,
+            incident_id=incident_id,
+            operator=context.operator,
+            since=start,
+            until=repaired,
+        )
+    except NoBadWindow as exc:
+        raise ContaminationError(
+            f"{exc.incident_id}'s alerts carry no `since`: pass --since (when {exc.asset} went bad)"
+        ) from None
+    return plan
 
 
 def print_plan(plan: Plan) -> None:

@@ -1,69 +1,294 @@
-"""The incident's recovery plan: one step per contaminated asset, sources first. Enter on a step
-opens the runbook run screen for it (parameters prefilled from the incident's alert, as the plan
-fills them); a manual step says who owns the asset. `oncall recover INC` runs the same plan from
-a shell."""
+"""The incident's recovery plan, and running it: `r` walks the plan in order, opening the runbook
+run screen for each step (the same engine path, leases and typed confirmations as any run); when
+a run is done the next step opens. What is done, what to resume and what is left to people is
+read from the store with `runbooks.plan.progress`, the function `oncall recover` walks with, and
+the plan and each decision go on the timeline through the same `record_*` functions. So a done
+step is never run again, pressing `r` after stopping anywhere continues, and the app and
+`oncall recover INC` can take turns on the same recovery.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
+from textual.message import Message
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
+from tui.widgets.notice import Notice
 from tui.widgets.title_bar import TitleBar
 from tui.widgets.vocabulary import short_ref
 
 if TYPE_CHECKING:
-    from runbooks.plan import Plan, PlanStep
+    from runbooks.plan import Plan, PlanStep, StepProgress
+
+MARKS = {"done": "✔", "unfinished": "◐", "to_run": "·", "manual": "✋"}
 
 
 class PlanScreen(OncallScreen[None]):
     BINDINGS = [
-        Binding("enter", "run_step", "Run step", tooltip="Open the highlighted step's runbook"),
+        Binding("r", "run_plan", "Run plan", tooltip="Run the plan from its first step not done"),
     ]
+
+    class Progressed(Message):
+        """Where the steps stand; `opens` is the step to open next, if the walk goes on."""
+
+        def __init__(
+            self,
+            steps: list[StepProgress],
+            opens: StepProgress | None = None,
+            just_done: StepProgress | None = None,
+        ) -> None:
+            super().__init__()
+            self.steps = steps
+            self.opens = opens
+            self.just_done = just_done
+
+    class Stopped(Message):
+        def __init__(self, steps: list[StepProgress], at: StepProgress) -> None:
+            super().__init__()
+            self.steps = steps
+            self.at = at
+
+    class Finished(Message):
+        def __init__(self, steps: list[StepProgress]) -> None:
+            super().__init__()
+            self.steps = steps
+
+    class Failed(Message):
+        def __init__(self, problem: Problem) -> None:
+            super().__init__()
+            self.problem = problem
 
     def __init__(self, plan: Plan) -> None:
         super().__init__()
         self.plan = plan
+        self.steps: list[StepProgress] = []
+        self.walking = False  # between `r` and the walk stopping or finishing
 
     def compose(self) -> ComposeResult:
-        yield TitleBar(f"Recovery plan for {self.plan.incident}")
+        plan = self.plan
+        yield TitleBar(f"Recovery plan · {plan.incident}")
+        yield Notice(id="notice")
         yield Static(
-            f"{short_ref(self.plan.asset)} bad since {self.plan.since}: "
-            f"{len(self.plan.steps)} steps, sources first. Enter runs the highlighted step; "
-            f"`oncall recover {self.plan.incident}` runs them all.",
+            Content.from_markup(
+                "[b]$asset[/b] bad since $since · $n steps, sources first. [b]r[/b] runs the "
+                "plan: each step in the runbook run screen, in order; done steps are not run "
+                "again.",
+                asset=short_ref(plan.asset),
+                since=plan.since.replace("T", " ").replace(":00Z", " UTC"),
+                n=str(len(plan.steps)),
+            ),
             id="plan-summary",
         )
         yield OptionList(
-            *(Option(_label(s), id=f"step-{s.number}") for s in self.plan.steps), id="plan-steps"
+            *(Option(_label(s, None), id=f"step-{s.number}") for s in plan.steps),
+            id="plan-steps",
         )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+        self.walk(begin=False, closed=None, advance=False)
 
-    def _step(self) -> PlanStep | None:
-        index = self.query_one(OptionList).highlighted
-        return None if index is None else self.plan.steps[index]
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "run_plan":
+            return True if not self.walking else None
+        return super().check_action(action, parameters)
 
-    def action_run_step(self) -> None:
-        step = self._step()
-        if step is None or step.manual or step.runbook is None:
+    # --- walking the plan ---------------------------------------------------------------------
+
+    def action_run_plan(self) -> None:
+        if self.walking:
             return
-        self.oncall.open_runbook(self.plan.incident, step.runbook, step.asset)
+        self.walking = True
+        self.refresh_bindings()
+        self.query_one(Notice).clear()
+        self.walk(begin=True, closed=None, advance=True)
 
     @on(OptionList.OptionSelected)
     def _selected(self, _event: OptionList.OptionSelected) -> None:
-        self.action_run_step()
+        self.action_run_plan()  # Enter on any step: the plan runs in its order, not from there
+
+    @work(thread=True, exclusive=True, group="plan")
+    def walk(self, *, begin: bool, closed: PlanStep | None, advance: bool) -> None:
+        """Read where the plan stands and decide what comes next, as `oncall recover` does:
+        `closed` is the step whose run screen just closed (its run done, or the walk stops
+        there); `advance` opens the next step not done, or records the recovery finished."""
+        from runbooks.plan import next_step
+
+        backend = self.backend
+        try:
+            steps = backend.plan_progress(self.plan, begin=begin)
+            just_done = None
+            if closed is not None:
+                now = steps[closed.number - 1]
+                if now.state != "done":
+                    backend.recovery_stopped(self.plan, now)
+                    self.post_message(self.Stopped(steps, now))
+                    return
+                just_done = now
+            if not advance:
+                self.post_message(self.Progressed(steps))
+                return
+            following = next_step(steps)
+            if following is None:
+                backend.recovery_finished(self.plan, steps)
+                self.post_message(self.Finished(steps))
+                return
+        except Exception as exc:
+            self.post_message(self.Failed(explain(exc)))
+            return
+        self.post_message(self.Progressed(steps, following, just_done))
+
+    @on(Progressed)
+    def _progressed(self, message: Progressed) -> None:
+        self._show(message.steps)
+        if message.opens is not None:
+            self._open(message.opens, message.just_done)
+
+    def _open(self, item: StepProgress, just_done: StepProgress | None) -> None:
+        from tui.screens.runbook_run import RunbookRunScreen
+
+        step = item.step
+        assert step.runbook is not None
+        said = []
+        if just_done is not None and just_done.run is not None:
+            said.append(f"✔ Step {just_done.step.number} done ({just_done.run.id}).")
+        by_hand = [
+            s.step
+            for s in self.steps
+            if s.state == "manual"
+            and s.step.number < step.number
+            and s.step.number > _after(just_done)
+        ]
+        for manual in by_hand:
+            said.append(
+                f"✋ Step {manual.number} is by hand, not run here: {short_ref(manual.asset)} "
+                f"({short_ref(manual.owner) if manual.owner else 'no owner'})."
+            )
+        what = f"{step.runbook} for {short_ref(step.asset)}"
+        if item.state == "unfinished" and item.run is not None:
+            said.append(
+                f"Plan step {step.number} of {len(self.plan.steps)}: resuming {item.run.id} ({what})."
+            )
+            screen = RunbookRunScreen(
+                self.plan.incident,
+                run_id=item.run.id,
+                intro=" ".join(said),
+                dismiss_when_done=True,
+            )
+        else:
+            said.append(f"Plan step {step.number} of {len(self.plan.steps)}: {what}.")
+            screen = RunbookRunScreen(
+                self.plan.incident,
+                step.runbook,
+                asset_ref=step.asset,
+                params=step.params,
+                intro=" ".join(said),
+                dismiss_when_done=True,
+            )
+        self.app.push_screen(screen, callback=lambda _result: self._run_closed(step))
+
+    def _run_closed(self, step: PlanStep) -> None:
+        self.walk(begin=False, closed=step, advance=True)
+
+    @on(Stopped)
+    def _stopped(self, message: Stopped) -> None:
+        self._stop_walking(message.steps)
+        item = message.at
+        run = item.run
+        state = f"{run.id} is {run.status}" if run is not None else "its run did not start"
+        self.query_one(Notice).show_problem(
+            Problem(
+                f"Recovery stopped at step {item.step.number} ({item.step.runbook} for "
+                f"{short_ref(item.step.asset)}): {state}.",
+                "Press r to continue from there (done steps are not run again); "
+                "it is on the timeline.",
+                kind="warning",
+            )
+        )
+
+    @on(Finished)
+    def _finished(self, message: Finished) -> None:
+        self._stop_walking(message.steps)
+        runs = [s.run.id for s in message.steps if s.state == "done" and s.run is not None]
+        done = f"✔ Recovery plan done: {len(runs)} runbook run{'s' if len(runs) != 1 else ''}"
+        done += f" ({', '.join(runs)})." if runs else "."
+        manual = [s.step for s in message.steps if s.state == "manual"]
+        if not manual:
+            self.query_one(Notice).show_info(
+                f"{done} Escape: back to the incident (m marks it mitigated)."
+            )
+            return
+        items = "; ".join(
+            f"{short_ref(m.asset)} ({short_ref(m.owner) if m.owner else 'no owner'})"
+            for m in manual
+        )
+        self.query_one(Notice).show_problem(
+            Problem(
+                f"{done} Left by hand: {items}.",
+                "Ask each owner to recover theirs; oncall ran no runbook for them.",
+                kind="warning",
+            )
+        )
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.walking = False
+        self.refresh_bindings()
+        self.query_one(Notice).show_problem(message.problem)
+
+    def _stop_walking(self, steps: list[StepProgress]) -> None:
+        self.walking = False
+        self._show(steps)
+        self.refresh_bindings()
+
+    def _show(self, steps: list[StepProgress]) -> None:
+        self.steps = steps
+        options = self.query_one(OptionList)
+        for item in steps:
+            options.replace_option_prompt(f"step-{item.step.number}", _label(item.step, item))
 
 
-def _label(step: PlanStep) -> str:
+def _after(item: StepProgress | None) -> int:
+    return item.step.number if item is not None else 0
+
+
+def _label(step: PlanStep, item: StepProgress | None) -> Content:
     owner = short_ref(step.owner) if step.owner else "no owner"
     versions = f" (versions {', '.join(step.versions)})" if step.versions else ""
+    mark = MARKS[item.state] if item is not None else " "
     if step.manual:
-        return f"{step.number}. BY HAND  {short_ref(step.asset)}{versions} — {owner}: {step.reason}"
-    return f"{step.number}. {step.runbook}  {short_ref(step.asset)}{versions} — {owner}"
+        return Content.from_markup(
+            "$mark $n. [b]BY HAND[/b]  $asset$versions — $owner: $reason",
+            mark=mark,
+            n=str(step.number),
+            asset=short_ref(step.asset),
+            versions=versions,
+            owner=owner,
+            reason=step.reason,
+        )
+    state = ""
+    if item is not None and item.run is not None:
+        state = (
+            f" · done by {item.run.id}"
+            if item.state == "done"
+            else f" · {item.run.id} {item.run.status}: r resumes it"
+        )
+    return Content.from_markup(
+        "$mark $n. [b]$runbook[/b]  $asset$versions — $owner$state",
+        mark=mark,
+        n=str(step.number),
+        runbook=step.runbook or "",
+        asset=short_ref(step.asset),
+        versions=versions,
+        owner=owner,
+        state=state,
+    )

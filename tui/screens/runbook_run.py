@@ -11,7 +11,7 @@ run id, the screen resumes an interrupted run instead of starting one.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -128,13 +128,23 @@ class RunbookRunScreen(OncallScreen[None]):
         asset_ref: str | None = None,
         run_id: str | None = None,
         dry_run: bool = False,
+        params: Mapping[str, str] | None = None,
+        intro: str | None = None,
+        dismiss_when_done: bool = False,
     ) -> None:
+        """`params`: start at once with exactly these (a recovery plan's step: the plan is the
+        form, and a run with other values would not be the plan's). `intro`: said on top when
+        the screen opens. `dismiss_when_done`: return to the caller as soon as the run is done
+        (the plan screen then opens its next step)."""
         super().__init__()
         self.incident_id = incident_id
         self.runbook_id = runbook_id
         self.asset_ref = asset_ref
         self.resume_id = run_id
         self.dry_run = dry_run
+        self.given_params = dict(params) if params is not None else None
+        self.intro = intro
+        self.dismiss_when_done = dismiss_when_done
         self.runbook: Any | None = None
         self.vet_state = ""
         self.catalog: Any | None = None
@@ -168,7 +178,9 @@ class RunbookRunScreen(OncallScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#run-area").display = False
-        self.query_one("#form-area").display = self.resume_id is None
+        self.query_one("#form-area").display = self.resume_id is None and self.given_params is None
+        if self.intro:
+            self.query_one(Notice).show_info(self.intro)
         self.query_one("#run-log", RichLog).border_title = "Output"
         self.set_interval(0.5, self._tick)
         self.load()
@@ -249,6 +261,11 @@ class RunbookRunScreen(OncallScreen[None]):
         if self.resume_id is not None:
             self.resume(self.resume_id, None)
             return
+        if self.given_params is not None and message.state == "vetted":
+            self.raw_params = dict(self.given_params)
+            self.start(self.raw_params, None)
+            return
+        self.query_one("#form-area").display = True
         if message.done_by is not None and message.state == "vetted":
             done = message.done_by
             when = done.run.finished_at or done.run.updated_at
@@ -397,6 +414,8 @@ class RunbookRunScreen(OncallScreen[None]):
                 f"✔ Taken over: {self.session.run_id} holds the leases now. The takeover and "
                 f"your reason ({message.forced}) are on the timeline."
             )
+        elif self.intro:
+            self.query_one(Notice).show_info(self.intro)  # a refusal may have replaced it
         else:
             self.query_one(Notice).clear()
         self.query_one("#form-area").display = False
@@ -738,6 +757,9 @@ class RunbookRunScreen(OncallScreen[None]):
         self._show_steps()
         self.refresh_bindings()
         notice = self.query_one(Notice)
+        if message.report.status == "done" and self.dismiss_when_done:
+            self.dismiss()
+            return
         if message.report.status == "done":
             notice.show_info(f"✔ {message.report.run_id} done: every step is done or skipped.")
         elif message.report.status == "dry_run":

@@ -134,7 +134,10 @@ class StepDetail(Vertical):
         self.call_after_refresh(self._update_hint)
 
     def _scroll_home(self) -> None:
-        self.query_one("#step-body", VerticalScroll).scroll_home(animate=False, immediate=True)
+        body = next(self.query("#step-body").results(VerticalScroll), None)
+        if body is None:  # the screen closed before this ran
+            return
+        body.scroll_home(animate=False, immediate=True)
         self._update_hint()
 
     def on_resize(self) -> None:
@@ -146,8 +149,10 @@ class StepDetail(Vertical):
         self._update_hint()
 
     def _update_hint(self) -> None:
-        body = self.query_one("#step-body", VerticalScroll)
-        hint = self.query_one("#step-scroll-hint", Static)
+        hint = next(self.query("#step-scroll-hint").results(Static), None)
+        body = next(self.query("#step-body").results(VerticalScroll), None)
+        if hint is None or body is None:  # the screen closed (a plan's run, done) before this
+            return
         below = max(0, int(body.max_scroll_y - body.scroll_y))
         above = int(body.scroll_y)
         shown = bool(below or above)
