@@ -86,10 +86,18 @@ class IncidentScreen(OncallScreen[None]):
         Binding("p", "page", "Page", tooltip="Page the people to call (notify action)"),
         Binding("r", "run_runbook", "Run", tooltip="Run the highlighted runbook, or resume a run"),
         Binding("m", "mitigated", "Mitigated", tooltip="Mark mitigated: the harm has stopped"),
-        # Not in the footer (it must fit 80 columns with ? and g): asked first, listed in help.
+        Binding("c", "plan", "Plan", tooltip="The recovery plan from the run history: r runs it"),
+        # Not in the footer, which must fit 80 columns with ? and g (help lists them first, and
+        # the screens that lead to them say them: a finished run or plan names P).
         Binding("R", "resolved", "Resolved", key_display="R", tooltip="Mark resolved", show=False),
-        Binding("P", "postmortem", "Postmortem", key_display="P", tooltip="Draft the postmortem"),
-        Binding("c", "plan", "Plan", tooltip="The recovery plan from the run history"),
+        Binding(
+            "P",
+            "postmortem",
+            "Postmortem",
+            key_display="P",
+            tooltip="Draft the postmortem",
+            show=False,
+        ),
         Binding("1", "panel('impact')", "Impact", show=False),
         Binding("2", "panel('people')", "People", show=False),
         Binding("3", "panel('runbooks')", "Runbooks", show=False),

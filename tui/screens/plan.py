@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Footer, Static
 
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
@@ -34,6 +34,7 @@ MARKS = {"done": "✔", "unfinished": "◐", "to_run": "·", "manual": "✋"}
 class PlanScreen(OncallScreen[None]):
     BINDINGS = [
         Binding("r", "run_plan", "Run plan", tooltip="Run the plan from its first step not done"),
+        Binding("enter", "run_plan", "Run plan", show=False),
     ]
 
     class Progressed(Message):
@@ -78,23 +79,24 @@ class PlanScreen(OncallScreen[None]):
         yield Notice(id="notice")
         yield Static(
             Content.from_markup(
-                "[b]$asset[/b] bad since $since · $n steps, sources first. [b]r[/b] runs the "
-                "plan: each step in the runbook run screen, in order; done steps are not run "
-                "again.",
+                "[b]$asset[/b] bad since $since · $n steps, sources first · [b]r[/b] runs "
+                "each in turn in the run screen (done steps are not run again)",
                 asset=short_ref(plan.asset),
                 since=plan.since.replace("T", " ").replace(":00Z", " UTC"),
                 n=str(len(plan.steps)),
             ),
             id="plan-summary",
         )
-        yield OptionList(
-            *(Option(_label(s, None), id=f"step-{s.number}") for s in plan.steps),
-            id="plan-steps",
-        )
+        with VerticalScroll(id="plan-steps"):
+            for step in plan.steps:
+                yield Static(_label(step, None), id=f"step-{step.number}", classes="plan-step")
+                yield Static(
+                    _changes(step, None), id=f"step-{step.number}-changes", classes="plan-changes"
+                )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
+        self.query_one("#plan-steps").focus()
         self.walk(begin=False, closed=None, advance=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -111,10 +113,6 @@ class PlanScreen(OncallScreen[None]):
         self.refresh_bindings()
         self.query_one(Notice).clear()
         self.walk(begin=True, closed=None, advance=True)
-
-    @on(OptionList.OptionSelected)
-    def _selected(self, _event: OptionList.OptionSelected) -> None:
-        self.action_run_plan()  # Enter on any step: the plan runs in its order, not from there
 
     @work(thread=True, exclusive=True, group="plan")
     def walk(self, *, begin: bool, closed: PlanStep | None, advance: bool) -> None:
@@ -224,7 +222,8 @@ class PlanScreen(OncallScreen[None]):
         manual = [s.step for s in message.steps if s.state == "manual"]
         if not manual:
             self.query_one(Notice).show_info(
-                f"{done} Escape: back to the incident (m marks it mitigated)."
+                f"{done} Escape: back to the incident, where m marks it mitigated and P "
+                "drafts the postmortem."
             )
             return
         items = "; ".join(
@@ -252,9 +251,13 @@ class PlanScreen(OncallScreen[None]):
 
     def _show(self, steps: list[StepProgress]) -> None:
         self.steps = steps
-        options = self.query_one(OptionList)
         for item in steps:
-            options.replace_option_prompt(f"step-{item.step.number}", _label(item.step, item))
+            number = item.step.number
+            self.query_one(f"#step-{number}", Static).update(_label(item.step, item))
+            changes = _changes(item.step, item)
+            shown = self.query_one(f"#step-{number}-changes", Static)
+            shown.update(changes)
+            shown.display = bool(changes.plain)
 
 
 def _after(item: StepProgress | None) -> int:
@@ -282,7 +285,7 @@ def _label(step: PlanStep, item: StepProgress | None) -> Content:
             if item.state == "done"
             else f" · {item.run.id} {item.run.status}: r resumes it"
         )
-    return Content.from_markup(
+    head = Content.from_markup(
         "$mark $n. [b]$runbook[/b]  $asset$versions — $owner$state",
         mark=mark,
         n=str(step.number),
@@ -292,3 +295,11 @@ def _label(step: PlanStep, item: StepProgress | None) -> Content:
         owner=owner,
         state=state,
     )
+    return head
+
+
+def _changes(step: PlanStep, item: StepProgress | None) -> Content:
+    """What the step will change (from a dry run), until it is done: then its run says."""
+    if item is not None and item.state == "done":
+        return Content("")
+    return Content("\n".join(f"- {change}" for change in step.changes))

@@ -11,14 +11,19 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
+from textual.events import Resize
 from textual.message import Message
 from textual.widgets import Footer, MarkdownViewer, Static
 
 from tui.backend import PostmortemPreview, SavedPostmortem
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
+from tui.widgets.narrow_markdown import tables_as_lists
 from tui.widgets.notice import Notice
 from tui.widgets.title_bar import TitleBar
+
+#: From this width the draft's tables are shown as tables (below, as lists).
+WIDE_COLUMNS = 120
 
 
 class PostmortemScreen(OncallScreen[None]):
@@ -46,6 +51,7 @@ class PostmortemScreen(OncallScreen[None]):
         self.incident_id = incident_id
         self.preview: PostmortemPreview | None = None
         self.saved: SavedPostmortem | None = None
+        self._shown_narrow = False
 
     def compose(self) -> ComposeResult:
         yield TitleBar(f"Postmortem draft for {self.incident_id}")
@@ -88,9 +94,23 @@ class PostmortemScreen(OncallScreen[None]):
         status.update(
             Content(f"Draft, not saved yet · s saves it as postmortems/{message.preview.filename}")
         )
-        await self.query_one(MarkdownViewer).document.update(message.preview.markdown)
+        await self._show_document()
         self.refresh_bindings()
         self.query_one(MarkdownViewer).focus()
+
+    async def _show_document(self) -> None:
+        """The draft as markdown; below `WIDE_COLUMNS` its tables read as lists (every value
+        whole, wrapped), while the file keeps its tables."""
+        if self.preview is None:
+            return
+        narrow = self.app.size.width < WIDE_COLUMNS
+        self._shown_narrow = narrow
+        text = tables_as_lists(self.preview.markdown) if narrow else self.preview.markdown
+        await self.query_one(MarkdownViewer).document.update(text)
+
+    async def on_resize(self, event: Resize) -> None:
+        if self.preview is not None and (event.size.width < WIDE_COLUMNS) != self._shown_narrow:
+            await self._show_document()
 
     def action_save(self) -> None:
         if self.preview is not None:
