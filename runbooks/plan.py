@@ -22,24 +22,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from graph.contamination import ContaminationError
 from runbooks.errors import RunbookError
 from runbooks.failpoints import failpoint
-from runbooks.library import Library, load_library
+from runbooks.library import Library
 from runbooks.params import ParamError, resolve_params
 
 if TYPE_CHECKING:
-    from graph.contamination import Contamination, RunLike
+    from graph.contamination import Contamination
     from graph.model import Catalog
     from incidents.runs import Run
     from incidents.store import Store
     from runbooks.engine import RunReport, RunSession
-    from runbooks.environment import RunbookEnv
 
 PLAN_ACTOR = "oncall recover"
 
@@ -215,84 +212,6 @@ def build_plan(
         steps=tuple(steps),
         clean=tuple(c.ref for c in analysis.clean),
     )
-
-
-def incident_recovery(
-    *,
-    store: Store,
-    env: RunbookEnv,
-    catalog: Catalog,
-    runs: Sequence[RunLike],
-    incident_id: str,
-    operator: str,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> tuple[Contamination, Plan]:
-    """The analysis and the plan for the incident's asset over `runs` (the store's run history, brought up to
-    date by the caller): bad from `since`, else from the `since` its alert carries, until
-    `until`. What each step changes is read from a dry run of its runbook (which records
-    nothing). The CLI's `plan` and `recover` and the app's plan screen all build it here, so
-    they name the same plan (the same digest on the timeline)."""
-    from graph.contamination import contamination
-
-    incident = store.get_incident(incident_id)
-    values = alert_values(store, incident.id)
-    start = since or alert_since(values)
-    if start is None:
-        raise NoBadWindow(incident.id, incident.asset)
-    analysis = contamination(catalog, runs, catalog.resolve(incident.asset).ref, start, until)
-    library = load_library(env.runbooks_dir, env.lock_file)
-
-    def describe(runbook_id: str, params: dict[str, str]) -> tuple[str, ...]:
-        from runbooks.engine import RunOptions, start_run
-
-        try:
-            session = start_run(
-                store=store,
-                env=env,
-                catalog=catalog,
-                runbook_id=runbook_id,
-                incident_id=incident.id,
-                params=params,
-                operator=operator,
-                options=RunOptions(dry_run=True),
-            )
-        except RunbookError as exc:
-            return (f"(cannot render: {exc})",)
-        return tuple(state.title for state in session.plan())
-
-    plan = build_plan(
-        catalog=catalog,
-        library=library,
-        analysis=analysis,
-        incident_id=incident.id,
-        alert_values=values,
-        describe=describe,
-    )
-    return analysis, plan
-
-
-class NoBadWindow(ContaminationError):
-    """The incident's alerts do not say since when its asset was bad, and no one else did."""
-
-    def __init__(self, incident_id: str, asset: str) -> None:
-        super().__init__(f"{incident_id}'s alerts carry no `since` (when {asset} went bad)")
-        self.incident_id = incident_id
-        self.asset = asset
-
-
-def alert_since(values: Mapping[str, Any]) -> datetime | None:
-    """The `since` an incident's alert carries (ISO 8601; no offset means UTC), if any."""
-    text = values.get("since")
-    if not isinstance(text, str):
-        return None
-    try:
-        start = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ContaminationError(
-            f"the alert's since {text!r} is not an ISO 8601 time (e.g. 2026-12-02T02:00:00Z)"
-        ) from None
-    return start if start.tzinfo is not None else start.replace(tzinfo=UTC)
 
 
 def alert_values(store: Store, incident_id: str) -> dict[str, Any]:
@@ -569,6 +488,8 @@ def _ordered(catalog: Catalog, analysis: Contamination) -> list[Any]:
 
 
 def _iso(value: Any) -> str:
+    from datetime import UTC
+
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
