@@ -120,8 +120,14 @@ def _fresh_env(home: Path) -> dict[str, str]:
     return env
 
 
-def _demo_data(home: Path) -> Path:
-    return home / ".local" / "share" / "oncall" / "demo" / "data"
+def _broken_demo(home: Path) -> Path:
+    """`oncall demo init` + `oncall demo break` in `home` (as HOME): the demo with INC-1 open.
+    (With no workspace, a fresh HOME's first `oncall` makes and breaks the demo by itself.)"""
+    root = home / "demo"
+    for args in (("demo", "init", str(root)), ("--workspace", str(root), "demo", "break")):
+        done = _cli(home, *args)
+        assert done.returncode == 0, done.stderr
+    return root
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -146,25 +152,25 @@ def _next_step(screen: str) -> str | None:
 
 
 def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path: Path) -> None:
-    """Fresh HOME, `oncall demo break`, then in tmux at 80x24: open INC-1, open the plan, run
+    """Fresh HOME, `oncall demo init` and `demo break`, then in tmux at 80x24: open INC-1, open the plan, run
     it to the end by keys; then the CLI: the chain verifies and the databases changed exactly
     as one uninterrupted `oncall recover` changes them (nothing twice)."""
     from demo.databases import audit_rows
 
     reference_home = tmp_path / "reference"
     reference_home.mkdir()
-    for args in (
-        ("demo", "break"),
-        ("--as", "ana.lima", "recover", "INC-1", "--yes", "--yes-destructive"),
-    ):
-        done = _cli(reference_home, *args)
-        assert done.returncode == 0, done.stderr
-    reference = audit_rows(_demo_data(reference_home))
+    reference_root = _broken_demo(reference_home)
+    recovered = _cli(
+        reference_home,
+        *("--workspace", str(reference_root), "--as", "ana.lima", "recover", "INC-1"),
+        *("--yes", "--yes-destructive"),
+    )
+    assert recovered.returncode == 0, recovered.stderr
+    reference = audit_rows(reference_root / "data")
 
     home = tmp_path / "home"
     home.mkdir()
-    broke = _cli(home, "demo", "break")
-    assert broke.returncode == 0, broke.stderr
+    root = _broken_demo(home)
     socket = f"oncall-walk-{uuid.uuid4().hex[:8]}"
     env = _fresh_env(home)
     command = shlex.join(
@@ -186,7 +192,8 @@ def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path:
         screen = term.wait_for("Plan step 1 of 4")
         shown = term.wait_for("Next: ")
         while "Recovery plan done" not in screen:
-            if "Type training-db" in shown:
+            confirming = "Type training-db" in shown
+            if confirming:
                 term.type("training-db")
                 term.press("Enter")
             else:
@@ -200,9 +207,12 @@ def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path:
                 screen = term.screen()
                 assert "Traceback" not in screen, screen
                 now = _next_step(screen)
-                if "Recovery plan done" in screen or "Type training-db" in screen:
+                if "Recovery plan done" in screen:
                     break
-                if now is not None and now != before and "▶ running" not in screen:
+                if "Type training-db" in screen and not confirming:  # the typed confirmation
+                    break
+                moved = now is not None and now != before
+                if moved and "Type training-db" not in screen and "▶ running" not in screen:
                     break
                 time.sleep(0.2)
             shown = screen
@@ -216,10 +226,10 @@ def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path:
     finally:
         _tmux(socket, "kill-server")
 
-    verified = _cli(home, "incident", "verify", "INC-1")
+    verified = _cli(home, "--workspace", str(root), "incident", "verify", "INC-1")
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert audit_rows(_demo_data(home)) == reference  # every effect, each exactly once
-    again = _cli(home, "--as", "ana.lima", "recover", "INC-1", "--yes", "--json")
+    assert audit_rows(root / "data") == reference  # every effect, each exactly once
+    again = _cli(home, "--workspace", str(root), "--as", "ana.lima", "recover", "INC-1", "--json")
     assert again.returncode == 0, again.stderr
     assert again.stderr.count("already done by RUN-") == 4
-    assert audit_rows(_demo_data(home)) == reference
+    assert audit_rows(root / "data") == reference
