@@ -9,8 +9,11 @@ text fixed per backend (sqlite3 caches compiled statements; psycopg prepares a s
 few executions). The store's design stays: per-incident serialisation and the head (last seq and
 hash) on the incident's row.
 
-- SQLite: `BEGIN IMMEDIATE` (the database's write lock), read the head, insert the events, move
-  the head, `COMMIT`.
+- SQLite: `BEGIN IMMEDIATE` (the database's write lock), move the head, insert the events,
+  `COMMIT`. When this store knows the incident's head (it wrote or read it last) the events are
+  chained before the lock and the move is conditional (`WHERE last_seq = … AND head_hash = …`);
+  if another writer moved the head meanwhile, nothing matched, and the head is read under the
+  lock and the events chained again from it. Otherwise the head is read first.
 - PostgreSQL, the locked way: `BEGIN`, `SELECT … FOR UPDATE` on the incident's row, then one
   statement (a data-modifying CTE) that moves the head and inserts every event, `COMMIT`.
 - PostgreSQL, the one-round-trip way, when this store already knows the incident's head (it
@@ -30,14 +33,13 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import StaticPool
 
-from incidents.canonical import Origin, as_utc, chain_hash
+from incidents.canonical import Origin, as_utc, chain_hash, utc_texts
 from incidents.database import Database
 from incidents.errors import IncidentNotFound, InvalidValue
 from incidents.records import Event
@@ -59,10 +61,11 @@ EVENT_COLUMNS: tuple[str, ...] = (
 """The columns an append writes, in the order `_values` lists them."""
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """One event checked, normalised and with its data's canonical text, before it has a place
-    in the chain (seq, prev_hash and hash come from the head inside the transaction)."""
+    in the chain (seq, prev_hash and hash come from the head inside the transaction). Tuples,
+    here and below: made once per event on the hot path, where a frozen dataclass's
+    `__init__` cost a microsecond each."""
 
     kind: str
     message: str
@@ -73,8 +76,7 @@ class Prepared:
     origin: Origin | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Head:
+class Head(NamedTuple):
     """The chain head as read off the incident's row."""
 
     last_seq: int
@@ -82,15 +84,16 @@ class Head:
     opened_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Linked:
-    """An event with its place in the chain."""
+class Linked(NamedTuple):
+    """An event with its place in the chain; `stored_at` is the time as the backend's row
+    takes it (SQLite: SQLAlchemy's text; PostgreSQL: the datetime)."""
 
     event: Prepared
     seq: int
     at: datetime
     prev_hash: str
     hash: str
+    stored_at: Any
 
 
 class Appender:
@@ -127,6 +130,7 @@ class Appender:
                 f"INSERT INTO events ({names}) VALUES ({', '.join(['?'] * len(EVENT_COLUMNS))})"
             )
             self._move_sql = "UPDATE incidents SET last_seq = ?, head_hash = ? WHERE id = ?"
+            self._move_if_sql = self._move_sql + " AND last_seq = ? AND head_hash = ?"
 
     def close(self) -> None:
         self._connections.close()
@@ -148,19 +152,30 @@ class Appender:
     def _append_sqlite(self, incident_id: str, events: Sequence[Prepared]) -> list[Event]:
         # No context managers here: this is the hot path, and each one cost as much as a
         # statement (errors go through the same translation as `_connection`).
+        head = self._heads.get(incident_id) if events else None
+        linked = self._link(incident_id, head, events) if head is not None else None
         conn = self._connections.get()
         try:
-            cursor = conn.cursor()
+            cursor = self._connections.cursor(conn)
             cursor.execute("BEGIN IMMEDIATE")
             try:
-                head = self._read_head(cursor.execute(self._head_sql, (incident_id,)), incident_id)
-                linked = self._link(incident_id, head, events)
+                if head is not None and linked is not None:
+                    last = linked[-1]
+                    moved = (last.seq, last.hash, incident_id, head.last_seq, head.head_hash)
+                    if cursor.execute(self._move_if_sql, moved).rowcount != 1:
+                        linked = None  # another writer moved the head: chain from the real one
+                if linked is None:
+                    head = self._read_head(
+                        cursor.execute(self._head_sql, (incident_id,)), incident_id
+                    )
+                    linked = self._link(incident_id, head, events)
+                    if linked:
+                        last = linked[-1]
+                        cursor.execute(self._move_sql, (last.seq, last.hash, incident_id))
                 ids = []
                 for item in linked:
                     cursor.execute(self._insert_sql, self._values(incident_id, item))
                     ids.append(int(cursor.lastrowid))
-                if linked:
-                    cursor.execute(self._move_sql, (linked[-1].seq, linked[-1].hash, incident_id))
                 cursor.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -175,11 +190,13 @@ class Appender:
                 raise error from exc
         finally:
             self._connections.put(conn)
+        if linked:
+            self._remember(incident_id, head, linked)
         return self._events(incident_id, linked, ids)
 
     def _append_locked_postgres(self, incident_id: str, events: Sequence[Prepared]) -> list[Event]:
         with self._connection() as conn:
-            cursor = conn.cursor()
+            cursor = self._connections.cursor(conn)
             try:
                 cursor.execute("BEGIN")
                 cursor.execute(self._head_sql, (incident_id,))
@@ -196,8 +213,6 @@ class Appender:
                 with contextlib.suppress(Exception):
                     cursor.execute("ROLLBACK")
                 raise
-            finally:
-                cursor.close()
         if linked:
             self._remember(incident_id, head, linked)
         return self._events(incident_id, linked, ids)
@@ -211,12 +226,9 @@ class Appender:
         params = [*self._params(incident_id, linked)]
         params[3:3] = [head.last_seq, head.head_hash]  # after the head's new seq, hash, id
         with self._connection() as conn:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(self._cas_sql.sql(len(linked)), params)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+            cursor = self._connections.cursor(conn)
+            cursor.execute(self._cas_sql.sql(len(linked)), params)
+            rows = cursor.fetchall()
         if not rows:
             self._heads.pop(incident_id, None)
             return None
@@ -239,9 +251,11 @@ class Appender:
         """Each event with its seq, time and hashes, chained on from `head`."""
         linked = []
         seq, prev_hash = head.last_seq, head.head_hash
+        postgres = self._postgres
         for event in events:
             seq += 1
             at = self._event_time(incident_id, head, event.at)
+            at_text, sqlite_at = utc_texts(at)
             digest = chain_hash(
                 incident_id=incident_id,
                 seq=seq,
@@ -252,8 +266,9 @@ class Appender:
                 data_text=event.data_text,
                 prev_hash=prev_hash,
                 origin=event.origin,
+                at_text=at_text,
             )
-            linked.append(Linked(event, seq, at, prev_hash, digest))
+            linked.append(Linked(event, seq, at, prev_hash, digest, at if postgres else sqlite_at))
             prev_hash = digest
         return linked
 
@@ -277,11 +292,10 @@ class Appender:
     def _values(self, incident_id: str, item: Linked) -> tuple[Any, ...]:
         """One row in `EVENT_COLUMNS` order; SQLite gets the time as SQLAlchemy writes it."""
         event = item.event
-        at: Any = item.at if self._postgres else _sqlite_time(item.at)
         return (
             incident_id,
             item.seq,
-            at,
+            item.stored_at,
             event.actor,
             event.kind,
             event.message,
@@ -306,24 +320,27 @@ class Appender:
 
     @staticmethod
     def _events(incident_id: str, linked: list[Linked], ids: list[int]) -> list[Event]:
-        return [
-            Event(
-                id=event_id,
-                incident_id=incident_id,
-                seq=item.seq,
-                at=item.at,
-                actor=item.event.actor,
-                kind=item.event.kind,
-                message=item.event.message,
-                data=item.event.data,
-                prev_hash=item.prev_hash,
-                hash=item.hash,
-                os_user=item.event.origin.os_user if item.event.origin else None,
-                host=item.event.origin.host if item.event.origin else None,
-                impersonated=item.event.origin.impersonated if item.event.origin else None,
+        events = []
+        for (event, seq, at, prev_hash, digest, _stored), event_id in zip(linked, ids, strict=True):
+            origin = event.origin
+            events.append(
+                Event(
+                    event_id,
+                    incident_id,
+                    seq,
+                    at,
+                    event.actor,
+                    event.kind,
+                    event.message,
+                    event.data,
+                    prev_hash,
+                    digest,
+                    origin.os_user if origin else None,
+                    origin.host if origin else None,
+                    origin.impersonated if origin else None,
+                )
             )
-            for item, event_id in zip(linked, ids, strict=True)
-        ]
+        return events
 
     # -- connections -------------------------------------------------------------------------
 
@@ -414,6 +431,18 @@ class _Connections:
                 self._owned.append(conn)
         return conn
 
+    def cursor(self, conn: Any) -> Any:
+        """The cursor of this thread's connection, made once: a new cursor per append cost
+        as much on PostgreSQL as a tenth of the round trip."""
+        if self._shared:
+            return conn.cursor()
+        local = self._local
+        cursor = getattr(local, "cursor", None)
+        if cursor is None or getattr(local, "cursor_of", None) is not conn:
+            cursor = local.cursor = conn.cursor()
+            local.cursor_of = conn
+        return cursor
+
     def put(self, conn: Any) -> None:
         if self._shared:
             fairy = self._local.__dict__.pop("fairy", None)
@@ -437,6 +466,8 @@ class _Connections:
         """Forget a broken connection; the thread's next append makes a new one."""
         if getattr(self._local, "conn", None) is conn:
             del self._local.conn
+        if getattr(self._local, "cursor_of", None) is conn:
+            del self._local.cursor, self._local.cursor_of
         with self._lock:
             if conn in self._owned:
                 self._owned.remove(conn)
@@ -450,12 +481,3 @@ class _Connections:
             with contextlib.suppress(Exception):
                 conn.close()
         self._local = threading.local()
-
-
-def _sqlite_time(value: datetime) -> str:
-    """The text SQLAlchemy's SQLite DATETIME writes (naive UTC, always microseconds), so rows
-    written here read back through the models exactly like the others."""
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:"
-        f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-    )

@@ -318,7 +318,7 @@ class Store(
     ) -> Event:
         """Add one event to the end of the incident's timeline; returns it with its hash."""
         incident_id = normalise_incident_id(incident_id)
-        prepared = _prepare(NewEvent(kind, message, actor, data, at), self.origin)
+        prepared = _prepared(kind, message, actor, data, at, self.origin)
         return self._appender.append(incident_id, [prepared])[0]
 
     def append_events(self, incident_id: str, events: Sequence[NewEvent]) -> list[Event]:
@@ -488,16 +488,27 @@ class Store(
 
 def _prepare(event: NewEvent, origin: Origin) -> Prepared:
     """Check and normalise one event before the transaction (nothing here needs the lock)."""
-    check_kind(event.kind)
-    data, data_text = normalise_data_text(event.data)
+    return _prepared(event.kind, event.message, event.actor, event.data, event.at, origin)
+
+
+def _prepared(
+    kind: str,
+    message: str,
+    actor: str,
+    data: Mapping[str, Any] | None,
+    at: datetime | None,
+    origin: Origin,
+) -> Prepared:
+    check_kind(kind)
+    data, data_text = normalise_data_text(data)
     return Prepared(
-        kind=event.kind,
-        message=require_text(event.message, "the event message"),
-        actor=require_text(event.actor, "the actor"),
-        data=data,
-        data_text=data_text,
-        at=event.at,
-        origin=origin,
+        kind,
+        require_text(message, "the event message"),
+        require_text(actor, "the actor"),
+        data,
+        data_text,
+        at,
+        origin,
     )
 
 
