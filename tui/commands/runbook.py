@@ -326,6 +326,9 @@ class TerminalPrompter:
                 return False
             typer.echo(f"      {typed.strip()!r} is not {name!r}; try again", file=self.out)
 
+    def can_confirm_destructive(self) -> bool:
+        return self.yes_destructive or self.interactive
+
     def confirm_manual(self, step: StepState, instruction: str) -> bool:
         if self.yes:
             return True
