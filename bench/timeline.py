@@ -45,6 +45,7 @@ from typing import Any, Protocol
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from bench.table import make_row, print_table
 from incidents.canonical import event_hash
 from incidents.models import EVENTS
 from incidents.store import NewEvent, Store
@@ -293,30 +294,23 @@ def _row(
     name: str,
     ours: float,
     unit: str,
+    check: str,
     note: str,
     *,
     baseline: float | None = None,
     target_ratio: float | None = None,
 ) -> dict[str, Any]:
-    """One row. Where a baseline was measured in the same run, `ratio` is ours/baseline (for
-    rates, higher is better) and `status` is judged on it against `target_ratio`, never on the
-    raw number, which depends on the machine."""
-    ratio = ours / baseline if baseline else None
-    if ratio is None or target_ratio is None:
-        status = "info"
-    else:
-        status = "pass" if ratio >= target_ratio else "fail"
-    return {
-        "backend": backend,
-        "row": name,
-        "ours": round(ours, 4),
-        "baseline": None if baseline is None else round(baseline, 4),
-        "ratio": ratio,
-        "target_ratio": target_ratio,
-        "unit": unit,
-        "status": status,
-        "note": note,
-    }
+    """One row (`bench.table`); a chain that does not verify fails it whatever the timings."""
+    return make_row(
+        backend,
+        name,
+        ours,
+        unit,
+        f"{check}; {note}",
+        baseline=baseline,
+        target_ratio=target_ratio,
+        failed=None if check.startswith("chain valid") else "the chain does not verify",
+    )
 
 
 def measure(
@@ -341,7 +335,8 @@ def measure(
                 "appends, 1 process",
                 rate,
                 "/s",
-                f"{check}; baseline: {raw_note}",
+                check,
+                f"baseline: {raw_note}",
                 baseline=raw,
                 target_ratio=APPEND_TARGET_RATIO[backend],
             )
@@ -355,7 +350,8 @@ def measure(
                 f"appends, batches of {args.batch}",
                 rate,
                 "/s",
-                f"{check}; Store.append_events, one transaction a batch; baseline as above",
+                check,
+                "Store.append_events, one transaction a batch; baseline as above",
                 baseline=raw,
             )
         )
@@ -368,7 +364,8 @@ def measure(
                 f"appends, {args.processes} processes",
                 rate,
                 "/s",
-                f"{check}; one incident, all at once",
+                check,
+                "one incident, all at once",
             )
         )
     with url_for() as url:
@@ -380,32 +377,12 @@ def measure(
                 f"verify {args.verify_events:,} events",
                 seconds,
                 "s",
-                f"{check}; baseline: the hashing alone, from rows in memory",
+                check,
+                "baseline: the hashing alone, from rows in memory",
                 baseline=hashing,
             )
         )
     return rows
-
-
-def print_table(rows: list[dict[str, Any]]) -> None:
-    print(
-        f"{'backend':<10} {'row':<24} {'ours':>12} {'baseline':>12} {'ratio':>7} "
-        f"{'target':>7} {'status':<7} note"
-    )
-    print("-" * 110)
-    for r in rows:
-
-        def shown(value: float | None, unit: str = r["unit"]) -> str:
-            if value is None:
-                return ""
-            return f"{value:,.0f}/s" if unit == "/s" else f"{value * 1000:,.0f} ms"
-
-        ratio = f"{r['ratio']:.2f}x" if r["ratio"] is not None else ""
-        target = f">={r['target_ratio']:g}x" if r["target_ratio"] is not None else ""
-        print(
-            f"{r['backend']:<10} {r['row']:<24} {shown(r['ours']):>12} "
-            f"{shown(r['baseline']):>12} {ratio:>7} {target:>7} {r['status']:<7} {r['note']}"
-        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,16 +32,25 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from sqlalchemy import Connection
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import StaticPool
 
-from incidents.canonical import Origin, as_utc, chain_hash, utc_texts
+from incidents.canonical import (
+    Origin,
+    as_utc,
+    canonical_json,
+    chain_hash,
+    normalise_data_text,
+    utc_texts,
+)
 from incidents.database import Database
 from incidents.errors import IncidentNotFound, InvalidValue
+from incidents.lifecycle import check_kind, require_text
 from incidents.records import Event
 
 EVENT_COLUMNS: tuple[str, ...] = (
@@ -74,6 +83,55 @@ class Prepared(NamedTuple):
     data_text: str
     at: datetime | None
     origin: Origin | None = None
+
+
+def prepare(
+    kind: str,
+    message: str,
+    actor: str,
+    data: Mapping[str, Any] | None,
+    at: datetime | None,
+    origin: Origin | None,
+) -> Prepared:
+    """Check and normalise one event before the transaction (nothing here needs the lock)."""
+    check_kind(kind)
+    clean, data_text = normalise_data_text(data)
+    return Prepared(
+        kind,
+        require_text(message, "the event message"),
+        require_text(actor, "the actor"),
+        clean,
+        data_text,
+        at,
+        origin,
+    )
+
+
+def prepare_normalised(
+    kind: str,
+    message: str,
+    actor: str,
+    data: dict[str, Any],
+    at: datetime | None,
+    origin: Origin | None,
+) -> Prepared:
+    """`prepare` for data made only of what `normalise_data` returned (with plain JSON values
+    added): its canonical text is written without walking it again. The alert intake's way,
+    whose data is normalised once for the receipt and again would be for nothing."""
+    check_kind(kind)
+    try:
+        data_text = canonical_json(data)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValue(f"event data is not JSON: {exc}") from exc
+    return Prepared(
+        kind,
+        require_text(message, "the event message"),
+        require_text(actor, "the actor"),
+        data,
+        data_text,
+        at,
+        origin,
+    )
 
 
 class Head(NamedTuple):
@@ -112,12 +170,12 @@ class Appender:
                 "SELECT last_seq, head_hash, opened_at FROM incidents WHERE id = %s FOR UPDATE"
             )
             row = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
-            self._locked_sql = _SqlBySize(
+            self._locked_sql = SqlBySize(
                 "WITH moved AS (UPDATE incidents SET last_seq = %s, head_hash = %s "
                 f"WHERE id = %s) INSERT INTO events ({names}) VALUES {{rows}} RETURNING seq, id",
                 row,
             )
-            self._cas_sql = _SqlBySize(
+            self._cas_sql = SqlBySize(
                 "WITH moved AS (UPDATE incidents SET last_seq = %s, head_hash = %s "
                 "WHERE id = %s AND last_seq = %s AND head_hash = %s RETURNING id) "
                 f"INSERT INTO events ({names}) SELECT * FROM (VALUES {{rows}}) AS v ({names}) "
@@ -165,17 +223,9 @@ class Appender:
                     if cursor.execute(self._move_if_sql, moved).rowcount != 1:
                         linked = None  # another writer moved the head: chain from the real one
                 if linked is None:
-                    head = self._read_head(
-                        cursor.execute(self._head_sql, (incident_id,)), incident_id
-                    )
-                    linked = self._link(incident_id, head, events)
-                    if linked:
-                        last = linked[-1]
-                        cursor.execute(self._move_sql, (last.seq, last.hash, incident_id))
-                ids = []
-                for item in linked:
-                    cursor.execute(self._insert_sql, self._values(incident_id, item))
-                    ids.append(int(cursor.lastrowid))
+                    head, linked, ids = self._write_locked(cursor, incident_id, events)
+                else:
+                    ids = self._insert_sqlite(cursor, incident_id, linked)
                 cursor.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -199,15 +249,7 @@ class Appender:
             cursor = self._connections.cursor(conn)
             try:
                 cursor.execute("BEGIN")
-                cursor.execute(self._head_sql, (incident_id,))
-                head = self._read_head(cursor, incident_id)
-                linked = self._link(incident_id, head, events)
-                ids: list[int] = []
-                if linked:
-                    cursor.execute(
-                        self._locked_sql.sql(len(linked)), self._params(incident_id, linked)
-                    )
-                    ids = self._ids(cursor, linked)
+                head, linked, ids = self._write_locked(cursor, incident_id, events)
                 cursor.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -216,6 +258,65 @@ class Appender:
         if linked:
             self._remember(incident_id, head, linked)
         return self._events(incident_id, linked, ids)
+
+    def append_within(
+        self,
+        connection: Connection,
+        incident_id: str,
+        events: Sequence[Prepared],
+        head: Head | None = None,
+    ) -> list[Event]:
+        """Append `events` inside the caller's write transaction (`Database.write`), with what
+        else it writes: opening an incident, a status change, a batch of alerts and their
+        receipts are all or nothing together. `head`: the incident's head when the caller has
+        just read it under the row lock (else it is read, and locked, here)."""
+        with self.driver_cursor(connection) as cursor:
+            _head, linked, ids = self._write_locked(cursor, incident_id, events, head)
+        self._heads.pop(incident_id, None)  # known again once the transaction is over
+        return self._events(incident_id, linked, ids)
+
+    @contextlib.contextmanager
+    def driver_cursor(self, connection: Connection) -> Iterator[Any]:
+        """A driver cursor in the caller's transaction (for the statements of the hot paths,
+        written per backend), whose errors are raised as SQLAlchemy's, so the caller's
+        `Database.write` translates them like its own (a locked or unreachable store: 503)."""
+        dialect = self._db.engine.dialect
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            yield cursor
+        except dialect.loaded_dbapi.Error as exc:
+            raise sa_exc.DBAPIError.instance(
+                None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
+        finally:
+            cursor.close()
+
+    def _write_locked(
+        self, cursor: Any, incident_id: str, events: Sequence[Prepared], head: Head | None = None
+    ) -> tuple[Head, list[Linked], list[int]]:
+        """The append itself, in a transaction that holds SQLite's write lock or PostgreSQL's
+        lock on the incident's row (`_head_sql` takes it): read the head (unless the caller
+        has), chain the events on, write them and move the head once. Every append of the
+        store ends here."""
+        if head is None:
+            cursor.execute(self._head_sql, (incident_id,))
+            head = self._read_head(cursor, incident_id)
+        linked = self._link(incident_id, head, events)
+        if not linked:
+            return head, linked, []
+        if self._postgres:
+            cursor.execute(self._locked_sql.sql(len(linked)), self._params(incident_id, linked))
+            return head, linked, self._ids(cursor, linked)
+        last = linked[-1]
+        cursor.execute(self._move_sql, (last.seq, last.hash, incident_id))
+        return head, linked, self._insert_sqlite(cursor, incident_id, linked)
+
+    def _insert_sqlite(self, cursor: Any, incident_id: str, linked: list[Linked]) -> list[int]:
+        ids = []
+        for item in linked:
+            cursor.execute(self._insert_sql, self._values(incident_id, item))
+            ids.append(int(cursor.lastrowid))
+        return ids
 
     def _append_if_head(
         self, incident_id: str, head: Head, events: Sequence[Prepared]
@@ -373,7 +474,7 @@ class Appender:
         return sa_exc.DBAPIError.instance(None, None, exc, dbapi.Error, dialect=dialect)
 
 
-class _SqlBySize:
+class SqlBySize:
     """A statement with a VALUES list of n rows, built once per n (psycopg prepares each)."""
 
     def __init__(self, template: str, row: str) -> None:
