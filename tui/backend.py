@@ -400,15 +400,13 @@ class Backend:
             start = datetime.fromisoformat(since.replace("Z", "+00:00"))
         except ValueError:
             return None
-        runs = store.run_records()
-        if not runs:
+        if not store.has_run_history():
             return None
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
         catalog = self.catalog()
         incident = store.get_incident(incident_id)
         asset = catalog.resolve(incident.asset).ref
-        analysis = contamination(
-            catalog, runs, asset, start if start.tzinfo else start.replace(tzinfo=UTC)
-        )
+        analysis = contamination(catalog, store.contamination_runs(start), asset, start)
         library = load_library(workspace.runbooks_dir, workspace.lock_file)
         plan = build_plan(
             catalog=catalog,

@@ -70,16 +70,16 @@ def contamination_command(
     context = app_context(ctx)
     catalog = context.catalog
     with open_store(ctx) as store:
-        runs = load_run_history(ctx, store)
-    found = analyse(catalog, runs, asset, since, until, run_id)
+        import_run_history(ctx, store)
+        found = analyse(catalog, store, asset, since, until, run_id)
     if as_json:
         print_json(found.as_dict())
         return
     print_contamination(catalog, found)
 
 
-def load_run_history(ctx: typer.Context, store: Store) -> list[RunRecord]:
-    """The store's run history, after recording any lineage file that changed."""
+def import_run_history(ctx: typer.Context, store: Store) -> None:
+    """Record any lineage file that changed into the store's run history."""
     from tui.lineage_import import import_lineage
 
     context = app_context(ctx)
@@ -89,32 +89,34 @@ def load_run_history(ctx: typer.Context, store: Store) -> list[RunRecord]:
     report = import_lineage(store, paths)
     for problem in report.problems:
         print(f"oncall: warning: {problem}", file=sys.stderr)
-    return store.run_records()
 
 
 def analyse(
     catalog: Catalog,
-    runs: list[RunRecord],
+    store: Store,
     asset: str | None,
     since: str | None,
     until: str | None,
     run_id: str | None,
 ) -> Contamination:
-    """The analysis for the window given as ASSET --since/--until or as --run."""
-    from graph.contamination import bad_window_of_run, contamination
+    """The analysis for the window given as ASSET --since/--until or as --run, over only the
+    run history it needs (`Store.contamination_runs`)."""
+    from graph.contamination import bad_window_of_run, check_window, contamination
 
     repaired = parse_time(until, "--until") if until is not None else None
     if run_id is not None:
         if since is not None:
             raise ContaminationError("give either --run or --since, not both")
-        run, start = bad_window_of_run(runs, run_id)
+        found = store.lineage_run(run_id)
+        run, start = bad_window_of_run([found] if found is not None else [], run_id)
         ref = _written_by(catalog, run, asset)
     else:
         if asset is None or since is None:
             raise ContaminationError("give ASSET and --since (or --run RUN_ID)")
         ref = catalog.resolve(asset).ref
         start = parse_time(since, "--since")
-    return contamination(catalog, runs, ref, start, repaired)
+    check_window(start, repaired)
+    return contamination(catalog, store.contamination_runs(start), ref, start, repaired)
 
 
 def parse_time(text: str, option: str) -> datetime:
@@ -348,8 +350,8 @@ def make_plan(
         raise ContaminationError(
             f"{incident.id}'s alerts carry no `since`: pass --since (when {incident.asset} went bad)"
         )
-    runs = load_run_history(ctx, store)
-    analysis = analyse(catalog, runs, incident.asset, start, until, None)
+    import_run_history(ctx, store)
+    analysis = analyse(catalog, store, incident.asset, start, until, None)
     env = _env(ctx)
     library = load_library(env.runbooks_dir, env.lock_file)
 
