@@ -22,6 +22,11 @@ from runbooks.schema import StepSpec
 MIN_BREAK_GLASS_REASON = 15
 
 
+class CannotConfirm(RunbookError):
+    """The run would reach a destructive step that nobody can confirm (no terminal, no app,
+    no `--yes-destructive`); refused before its first effect instead of stopping half-way."""
+
+
 class NotPermitted(RunbookError):
     """The operator may not run a destructive step of this run and gave no break-glass reason;
     refused before the run's first effect."""
@@ -73,6 +78,22 @@ class Gate:
             )
         ctx.options.break_glass = check_break_glass_reason(reason)
         self.denied = permission.denied_assets
+
+    def require_confirmable(self, pending_destructive: list[str]) -> None:
+        """Before the run's first effect: a run that will stop at a destructive step for a
+        confirmation nobody can give (a script without `--yes-destructive`) is refused now,
+        having changed nothing, rather than after its earlier steps ran (e.g. a paused ETL)."""
+        ctx = self.ctx
+        if not pending_destructive or ctx.options.yes_destructive:
+            return
+        if ctx.prompter.can_confirm_destructive():
+            return
+        steps = ", ".join(pending_destructive)
+        raise CannotConfirm(
+            f"{ctx.runbook.id} reaches destructive step{'s' if len(pending_destructive) > 1 else ''}"
+            f" {steps}, which must be confirmed: run it on a terminal or in the app, or pass "
+            "--yes-destructive; refused before any step ran, nothing was changed"
+        )
 
     def record_break_glass(self) -> None:
         """The one `override` event of a run that breaks glass (once the run exists)."""
