@@ -38,6 +38,7 @@ def patch_cached(
     """The cached catalog with the edited files' entities patched, stored again; or None when
     the edits are not of the kind a patch can follow (then load everything)."""
     from graph.parts import parse_to_bytes  # looked up when called, as the loader's pool does
+
     stale = read_changed(cache_dir, catalog_paths, lineage_paths)
     if stale is None:
         return None
