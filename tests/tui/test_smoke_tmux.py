@@ -174,7 +174,11 @@ def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path:
     socket = f"oncall-walk-{uuid.uuid4().hex[:8]}"
     env = _fresh_env(home)
     command = shlex.join(
-        ["env", *(f"{k}={v}" for k, v in env.items()), *oncall_argv("--as", "ana.lima")]
+        [
+            "env",
+            *(f"{k}={v}" for k, v in env.items()),
+            *oncall_argv("--workspace", str(root), "--as", "ana.lima"),
+        ]
     )
     started = _tmux(
         socket, "new-session", "-d", "-s", "walk", "-x", "80", "-y", "24", "-c", str(home), command
