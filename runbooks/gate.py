@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runbooks.actions import ActionFailed, Preview, RenderedAction
-from runbooks.errors import RunbookError
+from runbooks.errors import NotPermitted, RunbookError
 from runbooks.permissions import (
     BreakGlassRequest,
     Permission,
@@ -25,11 +25,6 @@ from runbooks.schema import StepSpec
 
 #: A break-glass reason is at least a sentence: who could not be reached, and why now.
 MIN_BREAK_GLASS_REASON = 15
-
-
-class NotPermitted(RunbookError):
-    """The operator may not run a destructive step of this run and gave no break-glass reason;
-    refused before the run's first effect."""
 
 
 def check_break_glass_reason(reason: str) -> str:
@@ -68,11 +63,12 @@ class Gate:
         )
         if permission.allowed:
             return
-        reason = self._break_glass_reason(permission)
-        if reason is None:
+        request = self.break_glass_request(permission)
+        if self._break_glass_reason(request) is None:
             raise NotPermitted(
                 f"{permission.denial(ctx.operator)}; without a break-glass reason the run was "
-                "refused before any step ran, nothing was changed"
+                "refused before any step ran, nothing was changed",
+                request,
             )
         self.denied = permission.denied_assets
 
@@ -83,13 +79,13 @@ class Gate:
         contacts = contacts_for(ctx.catalog, permission.denied_assets, ctx.clock())
         return BreakGlassRequest(ctx.operator, permission, tuple(contacts), MIN_BREAK_GLASS_REASON)
 
-    def _break_glass_reason(self, permission: Permission) -> str | None:
+    def _break_glass_reason(self, request: BreakGlassRequest) -> str | None:
         """The run's break-glass reason: the option, else asked of the operator (once: the
         answer becomes the option). None when there is none; a too-short one is refused."""
         ctx = self.ctx
         reason = ctx.options.break_glass
         if reason is None:
-            reason = ctx.prompter.break_glass(self.break_glass_request(permission))
+            reason = ctx.prompter.break_glass(request)
         if not reason or not reason.strip():
             return None
         ctx.options.break_glass = check_break_glass_reason(reason)
@@ -148,7 +144,7 @@ class Gate:
                 basis = "break-glass"
                 # Decided up front unless this step's assets could not be known then (they
                 # come from an earlier step's output): then asked now, still once per run.
-                if self._break_glass_reason(permission) is None:
+                if self._break_glass_reason(self.break_glass_request(permission)) is None:
                     return Refusal(f"{permission.denial(ctx.operator)}; no break-glass reason")
                 if not ctx.break_glass_recorded:  # a reason given mid-run
                     ctx.break_glass_recorded = True
