@@ -79,3 +79,8 @@ class NotPermitted(RunbookError):
     def __init__(self, message: str, request: BreakGlassRequest | None = None) -> None:
         super().__init__(message)
         self.request = request
+
+
+class CannotConfirm(RunbookError):
+    """The run would reach a destructive step that nobody can confirm (no terminal, no app,
+    no `--yes-destructive`); refused before its first effect instead of stopping half-way."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runbooks.actions import ActionFailed, Preview, RenderedAction
-from runbooks.errors import NotPermitted, RunbookError
+from runbooks.errors import CannotConfirm, NotPermitted, RunbookError
 from runbooks.permissions import (
     BreakGlassRequest,
     Permission,
@@ -90,6 +90,22 @@ class Gate:
             return None
         ctx.options.break_glass = check_break_glass_reason(reason)
         return ctx.options.break_glass
+
+    def require_confirmable(self, pending_destructive: list[str]) -> None:
+        """Before the run's first effect: a run that will stop at a destructive step for a
+        confirmation nobody can give (a script without `--yes-destructive`) is refused now,
+        having changed nothing, rather than after its earlier steps ran (e.g. a paused ETL)."""
+        ctx = self.ctx
+        if not pending_destructive or ctx.options.yes_destructive:
+            return
+        if ctx.prompter.can_confirm_destructive():
+            return
+        steps = ", ".join(pending_destructive)
+        raise CannotConfirm(
+            f"{ctx.runbook.id} reaches destructive step{'s' if len(pending_destructive) > 1 else ''}"
+            f" {steps}, which must be confirmed: run it on a terminal or in the app, or pass "
+            "--yes-destructive; refused before any step ran, nothing was changed"
+        )
 
     def record_break_glass(self) -> None:
         """The one `override` event of a run that breaks glass (once the run exists)."""

@@ -25,6 +25,10 @@ class Prompter(Protocol):
     def confirm_destructive(self, step: StepState, assets: Sequence[str], text: str) -> bool:
         """Run this destructive step on these assets? (The TUI asks to type the asset name.)"""
 
+    def can_confirm_destructive(self) -> bool:
+        """Can this prompter ever say yes to a destructive step (a person at a terminal or in
+        the app, or `--yes-destructive`)? Asked before the run's first effect (`Gate`)."""
+
     def confirm_manual(self, step: StepState, instruction: str) -> bool:
         """Has the operator done this by hand?"""
 
@@ -58,6 +62,9 @@ class ScriptPrompter:
         return self.yes
 
     def confirm_destructive(self, step: StepState, assets: Sequence[str], text: str) -> bool:
+        return self.yes_destructive
+
+    def can_confirm_destructive(self) -> bool:
         return self.yes_destructive
 
     def confirm_manual(self, step: StepState, instruction: str) -> bool:

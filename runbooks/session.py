@@ -25,7 +25,7 @@ from dataclasses import replace
 
 from incidents.errors import StoreError
 from incidents.ledger import LedgerEntry
-from runbooks.actions import Preview, RenderedAction
+from runbooks.actions import ActionFailed, Preview, RenderedAction
 from runbooks.dry_run import DryRunPlanner
 from runbooks.errors import Fenced, RunbookError
 from runbooks.execute_once import ExecuteOnce
@@ -110,6 +110,32 @@ class RunSession:
         """What the step's effect would change, read now (for the app's confirmation)."""
         step = self.ctx.runbook.spec.step(step_id)
         return self.gate.preview(step, self.renderer.action(step), report=False)
+
+    def destructive_steps_to_confirm(self) -> list[str]:
+        """The destructive steps this run would stop to confirm, as far as can be told before
+        its first effect: not done in the ledger (by any run) and whose check does not hold now.
+        A step that can be rendered only at run time, or whose check cannot run, counts: unknown
+        is treated as "will ask". Reads only."""
+        pending: list[str] = []
+        for step in self.ctx.runbook.spec.steps:
+            if not step.destructive:
+                continue
+            try:
+                rendered = self.renderer.action(step)
+            except RunbookError:
+                pending.append(step.id)
+                continue
+            entry = self.ctx.store.ledger_get(rendered.key) if rendered.key else None
+            if entry is not None and entry.status == "done":
+                continue
+            if step.check is not None:
+                try:
+                    if self.settler.check(step, step.check).holds:
+                        continue
+                except (ActionFailed, RunbookError):
+                    pass
+            pending.append(step.id)
+        return pending
 
     def changed_assets(self) -> list[str]:
         return self.renderer.changed_assets()

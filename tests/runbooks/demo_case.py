@@ -48,6 +48,17 @@ def demo_catalog() -> Catalog:
     return load_catalog([DEMO_WORKSPACE / "catalog"])
 
 
+class DecliningOperator(ScriptPrompter):
+    """A person at the prompt who says yes to ordinary steps and no to destructive ones (a
+    script without `--yes-destructive` is refused before the run starts instead)."""
+
+    def __init__(self) -> None:
+        super().__init__(yes=True, yes_destructive=False, lines=[])
+
+    def can_confirm_destructive(self) -> bool:
+        return True
+
+
 class DemoCase:
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -36,6 +36,9 @@ class RecordingPrompter:
         self.previews.append(step.preview.text if step.preview else None)
         return self.destructive
 
+    def can_confirm_destructive(self) -> bool:
+        return True  # an operator at the keyboard
+
     def confirm_manual(self, step: StepState, instruction: str) -> bool:
         self.asked.append(f"manual {step.id}")
         return True

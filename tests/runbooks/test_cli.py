@@ -187,7 +187,10 @@ def test_a_dry_run_from_the_command_line_changes_no_byte(workspace: Path) -> Non
     assert {name: (workspace / "data" / name).read_bytes() for name in DATABASES} == before
 
 
-def test_yes_without_yes_destructive_stops_before_the_destructive_step(workspace: Path) -> None:
+def test_yes_without_yes_destructive_is_refused_before_the_first_step(workspace: Path) -> None:
+    """A script that could not confirm the destructive step is refused before anything runs,
+    not after it paused the ETL (the run would stop half-way, holding its changes)."""
+    before = {name: (workspace / "data" / name).read_bytes() for name in DATABASES}
     done = oncall(
         workspace,
         "--as",
@@ -201,11 +204,14 @@ def test_yes_without_yes_destructive_stops_before_the_destructive_step(workspace
         "--yes",
         "--json",
     )
-    assert done.returncode == 1
-    report = json.loads(done.stdout)
-    assert report["status"] == "interrupted"
-    assert {s["id"]: s["status"] for s in report["steps"]}["delete-partial"] == "pending"
+    assert done.returncode == 2
+    assert "destructive step delete-partial" in done.stderr
     assert "--yes-destructive" in done.stderr
+    assert "nothing was changed" in done.stderr
+    assert {name: (workspace / "data" / name).read_bytes() for name in DATABASES} == before
+    runs = oncall(workspace, "runbook", "runs", "--json")
+    assert runs.returncode == 0
+    assert json.loads(runs.stdout) == []
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from runbooks.errors import Fenced, RunbookError
-from runbooks.gate import NotPermitted
+from runbooks.gate import CannotConfirm, NotPermitted
 from runbooks.params import ParamError
 from runbooks.schema import RunbookInvalid
 from runbooks.vetting import NotVetted
-from tests.runbooks.demo_case import DemoCase
+from tests.runbooks.demo_case import DecliningOperator, DemoCase
 
 RECOVERY = (
     ("training-store-partial-load", None),
@@ -182,7 +182,9 @@ def test_a_run_needs_an_open_incident(demo: DemoCase) -> None:
 
 
 def test_yes_alone_never_confirms_a_destructive_step(demo: DemoCase) -> None:
-    report = demo.start("training-store-partial-load", yes_destructive=False).run_all()
+    report = demo.start(
+        "training-store-partial-load", yes_destructive=False, prompter=DecliningOperator()
+    ).run_all()
     assert report.status == "interrupted"
     statuses = {s.id: s.status for s in report.steps}
     assert statuses["snapshot-partial"] == "done"
@@ -192,6 +194,28 @@ def test_yes_alone_never_confirms_a_destructive_step(demo: DemoCase) -> None:
         (4,)
     ]
     assert demo.store.list_leases() == []
+
+
+def test_a_script_that_cannot_confirm_a_destructive_step_is_refused_before_any_effect(
+    demo: DemoCase,
+) -> None:
+    """`--yes` without `--yes-destructive` and no terminal: refused up front, not after the
+    ETL was paused and the partial rows snapshotted."""
+    before = demo.db_bytes()
+    with pytest.raises(CannotConfirm, match="destructive step delete-partial"):
+        demo.start("training-store-partial-load", yes_destructive=False)
+    assert demo.db_bytes() == before
+    assert demo.store.list_runs() == [] and demo.store.list_leases() == []
+
+
+def test_a_script_rerun_whose_destructive_step_is_already_done_is_not_refused(
+    demo: DemoCase,
+) -> None:
+    assert demo.start("training-store-partial-load").run_all().status == "done"
+    before = demo.effects()
+    report = demo.start("training-store-partial-load", yes_destructive=False).run_all()
+    assert report.status == "done"
+    assert demo.effects() == before
 
 
 def test_a_destructive_step_needs_an_owner_or_on_call_else_break_glass_decided_before_any_effect(
@@ -406,7 +430,9 @@ def test_the_session_can_be_driven_step_by_step(demo: DemoCase) -> None:
 def test_a_declined_destructive_step_confirmed_later_lets_the_run_finish_done(
     demo: DemoCase,
 ) -> None:
-    session = demo.start("training-store-partial-load", yes_destructive=False)
+    session = demo.start(
+        "training-store-partial-load", yes_destructive=False, prompter=DecliningOperator()
+    )
     while (state := session.next_step()) is not None:
         if session.run_step(state.id).stop:
             break

@@ -174,6 +174,9 @@ class TakeOverWhileAsking(ScriptPrompter):
         self.take_over = take_over
         self.asked: list[str] = []
 
+    def can_confirm_destructive(self) -> bool:
+        return True  # a person is at the prompt
+
     def confirm_destructive(self, step: StepState, assets: Sequence[str], text: str) -> bool:
         self.asked.append(step.id)
         self.take_over()  # type: ignore[operator]

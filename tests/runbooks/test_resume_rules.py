@@ -11,7 +11,7 @@ import pytest
 
 from runbooks.errors import RunbookError
 from runbooks.params import frozen_params
-from tests.runbooks.demo_case import DemoCase
+from tests.runbooks.demo_case import DecliningOperator, DemoCase
 
 
 def test_a_run_of_a_closed_incident_cannot_be_resumed(demo: DemoCase) -> None:
@@ -64,7 +64,9 @@ steps:
 def test_a_run_that_stops_part_way_says_what_it_left_changed_and_how_to_go_on(
     demo: DemoCase,
 ) -> None:
-    report = demo.start("training-store-partial-load", yes_destructive=False).run_all()
+    report = demo.start(
+        "training-store-partial-load", yes_destructive=False, prompter=DecliningOperator()
+    ).run_all()
     assert report.status == "interrupted"
     assert report.left_changed == (
         "pause-etl (1 row changed)",

@@ -59,6 +59,9 @@ class TuiPrompter:
         name = short_ref(assets[0]) if assets else step.id
         return bool(self._ask(ConfirmDestructive(name, step.title, text, step.preview)))
 
+    def can_confirm_destructive(self) -> bool:
+        return True  # the operator types the asset name in a modal
+
     def confirm_manual(self, step: StepState, instruction: str) -> bool:
         choice = self._ask(
             ChoiceScreen(
