@@ -251,3 +251,19 @@ async def test_cancelling_break_glass_refuses_the_run_and_names_whom_to_call(
         assert "Call instead: training-db: owned by team-data; on call now:" in notice
         assert "--break-glass" not in notice
     assert open_store().list_runs(incident_id="INC-1") == []
+
+
+async def test_quitting_with_the_destructive_dialog_open_runs_nothing_and_exits(
+    make_app, broken, workspace
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_run(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        await _run_steps(pilot, app, 3)
+        assert isinstance(app.screen, ConfirmDestructive)
+        app.exit()  # the engine's worker waits on the dialog: it lets go, answering "no"
+    with sqlite3.connect(workspace / "data" / "training.db") as db:
+        partial = db.execute(f"SELECT COUNT(*) FROM loads WHERE {PARTIAL}", (broken.since,))
+        assert partial.fetchone()[0] == 4

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, TypeVar
+
+from textual.worker import NoActiveWorker, Worker, get_current_worker
 
 from tui.screens.break_glass import BreakGlassScreen
 from tui.screens.choice import ChoiceScreen
@@ -39,9 +42,21 @@ class TuiPrompter:
         self._say = say
 
     def _ask(self, screen: Screen[Answer]) -> Answer | None:
+        """Open `screen` and wait for its answer. None when the worker is cancelled meanwhile
+        (the app quitting with the dialog open): the engine takes that as "no", so nothing
+        runs and the thread does not hold the app's exit up."""
         answer: Future[Answer | None] = Future()
         self.app.call_from_thread(self.app.push_screen, screen, answer.set_result)
-        return answer.result()
+        try:
+            worker: Worker[object] | None = get_current_worker()
+        except NoActiveWorker:
+            worker = None
+        while True:
+            try:
+                return answer.result(timeout=0.1)
+            except FutureTimeout:
+                if worker is not None and worker.is_cancelled:
+                    return None
 
     def confirm_step(self, step: StepState, text: str) -> bool:
         choice = self._ask(
