@@ -92,15 +92,32 @@ def already_done(
     records = run_records(store, incident_id) if incident_id else []
     if resolved is None:  # the form is not complete yet: a finished run on the same asset
         record = done_by(records, runbook_id, str(given_asset)) if given_asset else None
-        return AlreadyDone(runbook_id, asset, record) if record is not None else None
-    for record in reversed(records):
-        run = record.run
-        if run.runbook_id == runbook_id and run.status == "done" and run.params == resolved.stored:
-            return AlreadyDone(runbook_id, asset, record, same_params=True)
+        if record is None:
+            return None
+        same_asset = [
+            r for r in records if r.run.status == "done" and r.targets() == record.targets()
+        ]
+        return AlreadyDone(runbook_id, asset, _doer(same_asset, record))
+    same = [
+        r
+        for r in records
+        if r.run.runbook_id == runbook_id
+        and r.run.status == "done"
+        and r.run.params == resolved.stored
+    ]
+    if same:
+        return AlreadyDone(runbook_id, asset, _doer(same, same[-1]), same_params=True)
     if entry.state != "vetted":
         return None  # an unvetted runbook's checks are never run, not even in a dry run
     settled = _nothing_to_do(store, env, catalog, runbook_id, incident_id, params, operator, clock)
     return AlreadyDone(runbook_id, asset, settled=settled) if settled else None
+
+
+def _doer(records: list[RunRecord], latest: RunRecord) -> RunRecord:
+    """The run to name: the latest that changed something (a repeat that only skipped did not
+    do the work), else the latest."""
+    worked = [r for r in records if r.run.runbook_id == latest.run.runbook_id and r.effects > 0]
+    return worked[-1] if worked else latest
 
 
 def _nothing_to_do(

@@ -168,3 +168,13 @@ def test_break_glass_is_asked_once_up_front_naming_the_owner_and_who_is_on_call(
     report = demo.start(RUNBOOK, operator="erin.walsh", prompter=agreed).run_all()
     assert report.status == "done"
     assert agreed.asked.count("break glass") == 1
+
+
+def test_the_run_named_is_the_one_that_did_the_work_not_a_later_repeat(demo: DemoCase) -> None:
+    assert demo.start(RUNBOOK).run_all().status == "done"
+    repeat = demo.start(RUNBOOK).run_all()  # RUN-2 only skips: already done by RUN-1
+    assert repeat.status == "done" and all(s.effect_count == 0 for s in repeat.steps)
+    done = _done(demo)
+    assert done is not None and done.run_id == "RUN-1"
+    partial = _done(demo, {"asset": "training-db"})
+    assert partial is not None and partial.run_id == "RUN-1"

@@ -515,7 +515,7 @@ class RunbookRunScreen(OncallScreen[None]):
             return Content.from_markup(
                 "[dim]Dry run finished · ctrl+t: back to the form for a live run[/]"
             )
-        what = "x checks it; the name only if it must run" if current.destructive else "x runs it"
+        what = "x checks, then asks the name" if current.destructive else "x runs it"
         return Content.from_markup("Next: [b]$id[/b] · $what", id=current.id, what=what)
 
     def _closing_words(self, states: list[StepState]) -> Content:
