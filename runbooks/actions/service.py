@@ -69,7 +69,8 @@ class Credential:
 
 def read_credential(connection: str, source: Mapping[str, str], workdir: Path) -> Credential:
     """The credential `source` names ({"token_env": ...}, {"username", "password_file"}), read
-    now. A file inside the workspace is refused: the workspace is shared and versioned."""
+    now. A file inside the workspace is refused: the workspace is shared and versioned. Other
+    settings of the connection in `source` (Airflow's `api_version`) are not read here."""
     if not source:
         return Credential()
     token = _read_secret(connection, "token", source, workdir)
@@ -260,7 +261,10 @@ def service_message(body: Any) -> str:
     if isinstance(body, dict):
         if "message" in body and "error_code" in body:
             return f"{body['error_code']}: {body['message']}"
-        detail = body.get("detail", body.get("message", body.get("title")))
+        # Airflow 2 answers a refused login with `"detail": null` and the reason in `title`
+        detail = next(
+            (body[k] for k in ("detail", "message", "title") if body.get(k) is not None), None
+        )
         if isinstance(detail, str):
             return detail
         if isinstance(detail, list):
