@@ -145,6 +145,7 @@ class Database:
         self.busy_timeout = busy_timeout
         self.backend = url.get_backend_name()
         self.read_only = is_read_only(url)
+        self._read_only_because = "it cannot be written by this user"
         self._where = where
 
     @property
@@ -163,8 +164,8 @@ class Database:
         """Every write path calls this first: a read-only store says so before touching the file."""
         if self.read_only:
             raise ReadOnlyStore(
-                f"read-only: nothing was changed (the store {self.where} cannot be written "
-                "by this user)"
+                f"read-only: nothing was changed (the store {self.where}: "
+                f"{self._read_only_because})"
             )
 
     @contextlib.contextmanager
@@ -179,14 +180,72 @@ class Database:
     def translate_errors(self) -> Iterator[None]:
         try:
             yield
-        except sa_exc.OperationalError as exc:
-            raise unavailable(exc, self.url, self.busy_timeout) from exc
-        except sa_exc.InterfaceError as exc:
-            raise unavailable(exc, self.url, self.busy_timeout) from exc
-        except sa_exc.InternalError as exc:
-            if _is_read_only(exc):
-                raise unavailable(exc, self.url, self.busy_timeout) from exc
-            raise
+        except sa_exc.DBAPIError as exc:
+            kind = classify(exc)
+            if kind is None:
+                raise
+            raise unavailable(exc, self.url, self.busy_timeout, kind, self.where) from exc
+
+    def probe_writable(self) -> None:
+        """On PostgreSQL, find out before any write whether this connection may write the
+        store (a standby, `default_transaction_read_only`, or a user granted only SELECT); if
+        not, the store is read-only from now on and every write refuses before touching it,
+        as a SQLite file this user cannot write does. SQLite decides from the file (`open`)."""
+        if self.backend != "postgresql" or self.read_only:
+            return
+        with self.read() as conn:
+            read_only, standby, may_insert = conn.exec_driver_sql(
+                "SELECT current_setting('transaction_read_only') = 'on', pg_is_in_recovery(), "
+                "has_table_privilege('events', 'INSERT')"
+            ).one()
+        if standby:
+            self._read_only_because = "it is a standby in recovery"
+        elif read_only:
+            self._read_only_because = "its transactions are read-only by default"
+        elif not may_insert:
+            self._read_only_because = f"user {self.url.username or '?'} may not write its tables"
+        else:
+            return
+        self.read_only = True
+
+
+#: What went wrong with the database, by its error code (never by the text of the message).
+ErrorKind = str  # "busy" | "read_only" | "no_privilege" | "cannot_open" | "unreachable" | "failed"
+
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CANTOPEN = 5, 6, 8, 14
+
+
+def classify(exc: sa_exc.DBAPIError) -> ErrorKind | None:
+    """The kind of a driver error by its code: SQLite's primary result code, PostgreSQL's
+    SQLSTATE. None for an error that is a bug of ours (a constraint, bad SQL): it propagates."""
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            return "busy"
+        if primary == _SQLITE_READONLY:
+            return "read_only"
+        if primary == _SQLITE_CANTOPEN:
+            return "cannot_open"
+        if isinstance(orig, sqlite3.OperationalError):
+            return "failed"
+        return None
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is None:
+        # No SQLSTATE: the driver never reached a server (refused, timed out, closed).
+        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return "unreachable"
+        return None
+    if sqlstate == "25006":  # read_only_sql_transaction
+        return "read_only"
+    if sqlstate == "42501":  # insufficient_privilege
+        return "no_privilege"
+    if sqlstate.startswith(("08", "57", "53")):  # connection, operator intervention, resources
+        return "unreachable"
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return "failed"
+    return None
 
 
 def _driver_message(exc: sa_exc.DBAPIError) -> str:
@@ -195,38 +254,39 @@ def _driver_message(exc: sa_exc.DBAPIError) -> str:
     return lines[0] if lines else type(exc.orig).__name__
 
 
-def _is_read_only(exc: sa_exc.DBAPIError) -> bool:
-    return "read-only" in _driver_message(exc) or "readonly" in _driver_message(exc)
-
-
-def unavailable(exc: sa_exc.DBAPIError, url: URL, busy_timeout: float) -> StoreUnavailable:
+def unavailable(
+    exc: sa_exc.DBAPIError,
+    url: URL,
+    busy_timeout: float,
+    kind: ErrorKind | None = None,
+    where: str | None = None,
+) -> StoreUnavailable:
     """One sentence saying what is wrong with the database and, where it helps, what to do."""
-    where = describe(url)
+    where = where or describe(url)
     message = _driver_message(exc)
-    lowered = message.lower()
-    if url.get_backend_name() == "sqlite":
-        if "locked" in lowered or "busy" in lowered:
-            return StoreUnavailable(
-                f"the store {where} is locked by another process (waited {busy_timeout:g}s); "
-                "nothing was changed, try again when it is done"
-            )
-        if "readonly" in lowered or "read-only" in lowered:
-            return StoreUnavailable(
-                f"the store {where} is read-only ({message}); nothing was changed"
-            )
-        if "unable to open" in lowered:
-            path = sqlite_path(url)
-            if path is not None and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
-                return StoreUnavailable(
-                    f"the store {where} is in a read-only directory: SQLite needs to write its "
-                    "-wal and -shm files beside it; nothing was changed"
-                )
-            return StoreUnavailable(f"cannot open the store {where}: {message}")
-        return StoreUnavailable(f"the store {where} failed: {message}; nothing was changed")
-    if "read-only" in lowered:
+    kind = kind or classify(exc) or "failed"
+    sqlite = url.get_backend_name() == "sqlite"
+    if kind == "busy":
         return StoreUnavailable(
-            f"the database {where} is read-only ({message}); nothing was changed"
+            f"the store {where} is locked by another process (waited {busy_timeout:g}s); "
+            "nothing was changed, try again when it is done"
         )
-    if "connection" in lowered or "timeout" in lowered or "could not" in lowered:
+    if kind == "read_only":
+        return ReadOnlyStore(f"read-only: nothing was changed (the store {where}: {message})")
+    if kind == "no_privilege":
+        return ReadOnlyStore(
+            f"read-only: nothing was changed (user {url.username or '?'} may not write the "
+            f"store {where}: {message})"
+        )
+    if kind == "cannot_open" and sqlite:
+        path = sqlite_path(url)
+        if path is not None and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
+            return StoreUnavailable(
+                f"the store {where} is in a read-only directory: SQLite needs to write its "
+                "-wal and -shm files beside it; nothing was changed"
+            )
+        return StoreUnavailable(f"cannot open the store {where}: {message}")
+    if kind == "unreachable":
         return StoreUnavailable(f"cannot reach the database {where}: {message}")
-    return StoreUnavailable(f"the database {where} failed: {message}; nothing was changed")
+    noun = "store" if sqlite else "database"
+    return StoreUnavailable(f"the {noun} {where} failed: {message}; nothing was changed")

@@ -104,7 +104,10 @@ class Store(
 
         A SQLite file this user cannot write (or whose folder it cannot write) is opened
         read-only (`read_only=None` decides so; True forces it): everything can be read, every
-        write raises `ReadOnlyStore` before touching the file, and nothing is migrated.
+        write raises `ReadOnlyStore` before touching the file, and nothing is migrated. A
+        PostgreSQL store is read-only the same way when the server says this connection cannot
+        write it (a standby, read-only transactions, SELECT-only grants); one that is behind
+        the schema there cannot be migrated and says so (`ReadOnlyStore`).
         """
         parsed = parse_url(url)
         path = sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
@@ -116,6 +119,7 @@ class Store(
         db = Database(make_engine(parsed, busy_timeout), parsed, busy_timeout)
         try:
             upgrade(db)
+            db.probe_writable()
         except BaseException:
             db.engine.dispose()
             for leftover in created:

@@ -19,6 +19,7 @@ overwrite each other either.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -138,6 +139,21 @@ def _claim(tmp: Path, candidate: Path, content: str) -> bool:
         return False
 
 
+_READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def _write_error(where: Path, what: str, exc: OSError) -> WriteError:
+    """One line; a folder that cannot be written (a read-only mount, no permission) says so as
+    every other read-only refusal does, and how to get the draft anyway."""
+    if exc.errno in _READ_ONLY_ERRNOS:
+        return WriteError(
+            f"read-only: nothing was written ({where}: {what}: "
+            f"{exc.strerror or exc}); print the draft with --out - or write it elsewhere "
+            "with --out FILE"
+        )
+    return WriteError(f"{where}: {what}: {exc.strerror or exc}")
+
+
 def write_draft(markdown: str, base: Path, incident_id: str, *, force: bool = False) -> WriteResult:
     """Write `markdown` (stamped) at `base` or the first free `-N` name, per the module rule."""
     content = stamp(markdown, incident_id)
@@ -145,11 +161,11 @@ def write_draft(markdown: str, base: Path, incident_id: str, *, force: bool = Fa
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WriteError(f"{directory}: cannot create directory: {exc.strerror or exc}") from exc
+        raise _write_error(directory, "cannot create directory", exc) from exc
     try:
         tmp = _write_temp(directory, content)
     except OSError as exc:
-        raise WriteError(f"{directory}: cannot write: {exc.strerror or exc}") from exc
+        raise _write_error(directory, "cannot write", exc) from exc
     try:
         if force:
             if base.is_dir():
@@ -172,6 +188,6 @@ def write_draft(markdown: str, base: Path, incident_id: str, *, force: bool = Fa
             f"{base}: {MAX_CANDIDATES} edited files already use this name; use --out or --force"
         )
     except OSError as exc:
-        raise WriteError(f"{base}: cannot write: {exc.strerror or exc}") from exc
+        raise _write_error(base, "cannot write", exc) from exc
     finally:
         tmp.unlink(missing_ok=True)

@@ -160,6 +160,21 @@ def test_a_write_says_read_only_nothing_was_changed(workspace: Path, args: tuple
     assert fingerprint(workspace) == before
 
 
+def test_a_postmortem_in_a_read_only_workspace_says_so_and_can_still_be_printed(
+    workspace: Path,
+) -> None:
+    before = fingerprint(workspace)
+    refused = oncall(workspace, "postmortem", "INC-1")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("oncall: read-only: nothing was written ("), line
+    assert "--out -" in line
+    printed = oncall(workspace, "postmortem", "INC-1", "--out", "-")
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.startswith("# ")
+    assert fingerprint(workspace) == before
+
+
 def test_vetting_in_a_read_only_workspace_is_one_line(workspace: Path) -> None:
     runbook = workspace / "runbooks" / "feed-backout.yaml"
     result = oncall(workspace, "runbook", "vet", str(runbook), "--reviewer", "ben.okafor")
