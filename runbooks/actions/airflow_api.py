@@ -67,10 +67,9 @@ class Airflow:
         except ServiceRefused as exc:
             if exc.status != 401:
                 raise
-            raise ServiceRefused(self._refused_login(str(exc)), exc.status) from exc
+            raise ServiceRefused(self._refused_login(exc.answer), 401, exc.answer) from exc
 
-    def _refused_login(self, answer: str) -> str:
-        detail = answer.split(": HTTP 401: ", 1)[-1]
+    def _refused_login(self, detail: str) -> str:
         user = self.source.get("username")
         if user is None and not any(k.startswith("token_") for k in self.source):
             return (

@@ -37,9 +37,11 @@ REDACTED = "[redacted]"
 class ServiceRefused(ActionFailed):
     """The service answered 4xx: the request is wrong (unknown model or DAG, bad version)."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, answer: str = "") -> None:
         super().__init__(message)
         self.status = status
+        #: The service's own words (redacted), for a caller that says the refusal its own way.
+        self.answer = answer
 
 
 class ServiceUnavailable(ActionFailed):
@@ -229,12 +231,12 @@ class ServiceClient:
                 if 200 <= response.status_code < 300 or response.status_code in allowed:
                     return Reply(response.status_code, body)
                 if response.status_code < 500:
+                    answer = self._redact(service_message(body))
                     raise ServiceRefused(
-                        self._redact(
-                            f"{self.where} refused {request}: HTTP {response.status_code}: "
-                            f"{service_message(body)}"
-                        ),
+                        f"{self.where} refused {self._redact(request)}: "
+                        f"HTTP {response.status_code}: {answer}",
                         response.status_code,
+                        answer,
                     )
                 last = f"HTTP {response.status_code}: {service_message(body)}"
                 timed_out = False

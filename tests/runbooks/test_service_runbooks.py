@@ -209,7 +209,7 @@ def test_a_missing_credential_stops_the_run_at_the_first_step_naming_it(
 # -- Airflow ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["3", "2"], ids=["airflow3", "airflow2"])
+@pytest.fixture(params=["3", "2", "3-login"], ids=["airflow3", "airflow2", "airflow3-login"])
 def airflow_ws(
     broken_demo_template: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> tuple[Path, Dag]:
@@ -285,6 +285,10 @@ def test_the_airflow_backfill_pauses_clears_triggers_once_and_unpauses(
     assert [dag.states(run_id)["extract"] for run_id in bad] == [None, None]
     assert not dag.is_paused()
     assert dag.run_ids().count(run_id) == 1
+    if dag.credentials is not None:  # logged in: the password reached no output, no event
+        password = Path(dag.credentials["password_file"]).read_text(encoding="utf-8").strip()
+        assert password not in done.stdout + done.stderr
+        assert password.encode() not in (root / ".oncall" / "state.db").read_bytes()
 
 
 def test_an_airflow_run_killed_after_the_trigger_resumes_without_a_second_run(
