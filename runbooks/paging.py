@@ -42,7 +42,7 @@ from runbooks.permissions import operator_ref
 
 if TYPE_CHECKING:
     from graph.model import Catalog
-    from graph.queries import PageTarget, Unpaged
+    from graph.queries import PageTarget
 
 #: The built-in runbook a page runs as (its run's `kind` is `page`).
 PAGE_RUNBOOK_ID = "oncall:page"
@@ -139,22 +139,10 @@ class PageResult:
 
 def people_to_page(catalog: Catalog, asset_ref: str, at: datetime) -> list[PageTarget]:
     """Who to page for an incident on `asset_ref`: for the asset and everything it feeds, whoever
-    is on call for (or owns) each piece, each person once (`graph.queries.who_to_page`)."""
-    from graph.queries import blast_radius, who_to_page
+    is on call for (or owns) each piece, each person once (`graph.impact`)."""
+    from graph.impact import impact
 
-    entity = catalog.get(asset_ref) or catalog.resolve(asset_ref)
-    affected = blast_radius(catalog, entity.ref)
-    return who_to_page(catalog, [entity.ref, *(item.ref for item in affected)], at)
-
-
-def unpaged_for(catalog: Catalog, asset_ref: str) -> list[Unpaged]:
-    """The pieces of an incident on `asset_ref` that nobody is paged for, and why: an asset
-    defined twice (no owner is guessed) or one whose owner is not in the catalog."""
-    from graph.queries import blast_radius, unpaged
-
-    entity = catalog.get(asset_ref) or catalog.resolve(asset_ref)
-    affected = blast_radius(catalog, entity.ref)
-    return unpaged(catalog, [entity.ref, *affected.refs()])
+    return impact(catalog, asset_ref, at).page
 
 
 def page_people(
@@ -411,5 +399,4 @@ __all__ = [
     "page_key",
     "page_people",
     "people_to_page",
-    "unpaged_for",
 ]

@@ -12,25 +12,26 @@ caller do the work while the others wait for its result.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from graph.contamination import Contamination
+    from graph.impact import Impact
     from graph.model import Catalog, Entity
-    from graph.queries import Reach
+    from graph.queries import Ownership, Reach
     from incidents.store import Store
     from runbooks.history import RunRecord
     from runbooks.open_work import OpenWork
+    from runbooks.plan import Plan
+    from runbooks.suggest import Suggestion
     from tui.context import AppContext
     from workspace.model import Workspace
 
 Clock = Callable[[], datetime]
-
-#: How many runbooks the incident screen suggests at most (the asset's, then downstream ones).
-RUNBOOK_SUGGESTIONS = 20
 
 
 def utc_now() -> datetime:
@@ -46,60 +47,6 @@ class AssetHit:
     title: str | None
     kind: str
     type: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RunbookEntry:
-    """A runbook as the lists show it: vetted or not, in words."""
-
-    id: str
-    title: str
-    version: int
-    state: str  # vetted | changed | unlisted
-    asset: str | None = None  # the asset it would run on
-    hops: int = 0  # how far that asset is from the incident's asset
-
-    @property
-    def vetted(self) -> bool:
-        return self.state == "vetted"
-
-    @property
-    def key(self) -> str:
-        """Unique in a list: the same runbook may apply to several affected assets."""
-        return f"{self.id}@{self.asset}" if self.asset else self.id
-
-
-@dataclass(frozen=True, slots=True)
-class Owners:
-    """Who answers for an entity: the `graph.queries.Ownership` shape, also for teams."""
-
-    asset: str
-    owner: str | None
-    members: list[Any]
-    on_call: Any | None
-    escalation: list[str]
-    definitions: tuple[Any, ...] = ()  # two or more: defined twice, no owner named
-    owner_in_catalog: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class TeamOnCall:
-    """One team that owns something in the blast radius, and who answers for it now."""
-
-    team: str
-    on_call: Any | None
-    asset_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Impact:
-    """An incident's asset, what it feeds, the teams concerned and the people to page."""
-
-    asset: Any
-    affected: Reach  # lazy: read what you show
-    teams: list[TeamOnCall]
-    page: list[Any]
-    unpaged: list[Any] = field(default_factory=list)  # graph.queries.Unpaged: nobody paged, why
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,34 +191,12 @@ class Backend:
         catalog = self.catalog()
         return catalog.get(ref) or catalog.resolve(ref)
 
-    def owners(self, ref: str) -> Owners:
-        """Owner, members, on call now and escalation; for a team, the team itself is the owner."""
-        from graph.queries import current_on_call, owners, person, rotation_for
+    def owners(self, ref: str) -> Ownership:
+        """Owner, members, on call now and escalation; for a team, the team itself is the owner
+        (`graph.impact.answerers`)."""
+        from graph.impact import answerers
 
-        catalog = self.catalog()
-        entity = self.entity(ref)
-        if entity.kind == "group":
-            members = [person(catalog, m) for m in catalog.group_members.get(entity.ref, [])]
-            rotation = rotation_for(catalog, entity.ref)
-            if rotation is None:
-                return Owners(entity.ref, entity.ref, members, None, [])
-            return Owners(
-                entity.ref,
-                entity.ref,
-                members,
-                current_on_call(catalog, rotation, self.clock()),
-                [step.ref for step in rotation.escalation],
-            )
-        found = owners(catalog, entity.ref, self.clock())
-        return Owners(
-            found.asset,
-            found.owner,
-            found.members,
-            found.on_call,
-            found.escalation,
-            found.definitions,
-            found.owner_in_catalog,
-        )
+        return answerers(self.catalog(), ref, self.clock())
 
     def blast_radius(self, ref: str) -> Reach:
         """Everything `ref` feeds, nearest first, as the query's lazy `Reach`: half of a
@@ -286,68 +211,28 @@ class Backend:
         return upstream(self.catalog(), ref)
 
     def impact(self, asset_ref: str) -> Impact:
-        """Blast radius, on call per affected team, and who to page, for one asset."""
-        from graph.queries import unpaged, who_to_page
+        """Blast radius, on call per affected team, and who to page (`graph.impact.impact`)."""
+        from graph.impact import impact
 
-        catalog = self.catalog()
-        entity = self.entity(asset_ref)
-        affected = self.blast_radius(entity.ref)
-        refs = [entity.ref, *affected.refs()]
-        owner_assets: dict[str, list[str]] = {}
-        for ref, owner in zip(refs, [entity.owner, *affected.owners()], strict=True):
-            if owner:
-                owner_assets.setdefault(owner, []).append(ref)
-        teams = [
-            TeamOnCall(owner, self.owners(refs[0]).on_call, len(refs))
-            for owner, refs in owner_assets.items()
-        ]
-        page = who_to_page(catalog, refs, self.clock())
-        return Impact(entity, affected, teams, page, unpaged(catalog, refs))
+        return impact(self.catalog(), asset_ref, self.clock())
 
     # --- runbooks ----------------------------------------------------------------------------
 
-    def runbooks_for(self, ref: str, affected: Sequence[Any] | None = None) -> list[RunbookEntry]:
-        """Valid runbooks for the asset, then for the assets it feeds (nearest first): the
-        damage downstream — a model trained on bad data — needs its own recovery too. Vetted
-        first at each distance; at most `RUNBOOK_SUGGESTIONS`."""
+    def runbooks_for(self, ref: str, affected: Sequence[Any] | None = None) -> list[Suggestion]:
+        """Runbooks for the asset, then for what it feeds (`runbooks.suggest`)."""
         from runbooks.library import load_library
+        from runbooks.suggest import suggest_runbooks
 
         workspace = self.workspace()
         library = load_library(workspace.runbooks_dir, workspace.lock_file)
-        entity = self.entity(ref)
-        catalog = self.catalog()
-
-        def targets() -> Iterator[tuple[Entity, int]]:
-            """The asset, then what it feeds, nearest first, read only as far as needed."""
-            yield entity, 0
-            for item in affected or ():
-                other = catalog.get(item.ref)
-                if other is not None and other.is_asset:
-                    yield other, item.hops
-
-        entries: list[RunbookEntry] = []
-        for target, hops in targets():
-            found = [
-                RunbookEntry(
-                    e.runbook.id, e.runbook.spec.title, e.runbook.version, e.state, target.ref, hops
-                )
-                for e in library.for_asset(target)
-                if e.runbook is not None
-            ]
-            entries.extend(sorted(found, key=lambda e: (not e.vetted, e.id)))
-            if len(entries) >= RUNBOOK_SUGGESTIONS:
-                break
-        return entries[:RUNBOOK_SUGGESTIONS]
+        return suggest_runbooks(library, self.catalog(), self.entity(ref), affected or ())
 
     def alert_params(self, incident_id: str) -> dict[str, str]:
-        """Values the incident's latest alert carries (its `data`): they prefill a runbook's
-        parameters of the same name, so nobody retypes a timestamp at 3 AM."""
-        for event in reversed(self.events(incident_id)):
-            if event.kind == "alert":
-                return {
-                    k: str(v) for k, v in event.data.items() if isinstance(v, str | int | float)
-                }
-        return {}
+        """Values the incident's alerts carry (`runbooks.plan.alert_values`): they prefill a
+        runbook's parameters of the same name, so nobody retypes a timestamp at 3 AM."""
+        from runbooks.plan import alert_values
+
+        return {k: str(v) for k, v in alert_values(self.store(), incident_id).items()}
 
     # --- postmortems -------------------------------------------------------------------------
 
@@ -379,45 +264,30 @@ class Backend:
 
     # --- run history: contamination and the recovery plan --------------------------------------
 
-    def recovery(self, incident_id: str) -> tuple[Any, Any] | None:
-        """The contamination analysis and the recovery plan for the incident, or None when its
-        alerts do not say since when its asset was bad or there is no run history to replay.
-
-        The workspace's lineage files are recorded first (unchanged ones are skipped)."""
-        from graph.contamination import contamination
-        from runbooks.library import load_library
-        from runbooks.plan import alert_values, build_plan
-        from tui.lineage_import import import_lineage
+    def recovery(self, incident_id: str) -> tuple[Contamination, Plan] | None:
+        """The contamination analysis and the recovery plan for the incident
+        (`runbooks.incident_plan`), or None when its alerts do not say since when its asset
+        was bad or there is no run history to replay."""
+        from graph.contamination import ContaminationError
+        from runbooks.incident_plan import plan_for_incident
 
         store = self.store()
         workspace = self.workspace()
-        import_lineage(store, workspace.lineage_paths)
-        values = alert_values(store, incident_id)
-        since = values.get("since")
-        if not isinstance(since, str):
-            return None
         try:
-            start = datetime.fromisoformat(since.replace("Z", "+00:00"))
-        except ValueError:
+            found = plan_for_incident(
+                store=store,
+                catalog=self.catalog(),
+                env=self.runbook_env(),
+                incident_id=incident_id,
+                operator=self.operator(),
+                lineage_paths=workspace.lineage_paths,
+                describe=False,
+            )
+        except ContaminationError:
             return None
-        runs = store.run_records()
-        if not runs:
+        if not found.runs_replayed:
             return None
-        catalog = self.catalog()
-        incident = store.get_incident(incident_id)
-        asset = catalog.resolve(incident.asset).ref
-        analysis = contamination(
-            catalog, runs, asset, start if start.tzinfo else start.replace(tzinfo=UTC)
-        )
-        library = load_library(workspace.runbooks_dir, workspace.lock_file)
-        plan = build_plan(
-            catalog=catalog,
-            library=library,
-            analysis=analysis,
-            incident_id=incident.id,
-            alert_values=values,
-        )
-        return analysis, plan
+        return found.analysis, found.plan
 
     # --- runbook runs ------------------------------------------------------------------------
 

@@ -18,9 +18,10 @@ from typing import Annotated, Any
 import typer
 
 from graph.errors import AmbiguousAsset, AssetNotFound, DefinedTwice
+from graph.impact import answerers, impact
 from graph.loader import CATALOG_SUFFIXES, LINEAGE_SUFFIXES, load_catalog
 from graph.model import NON_ASSET_KINDS, Catalog, Entity
-from graph.queries import Affected, Ownership, blast_radius, owners, unpaged, who_to_page
+from graph.queries import Affected, Ownership
 from graph.records import describe_definitions
 from tui.context import AppContext
 from workspace.errors import WorkspaceError
@@ -58,7 +59,8 @@ def owner_command(
     at: AtOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Who owns ASSET, its people, who is on call now, and the escalation chain.
+    """Who owns ASSET, its people, who is on call now, and the escalation chain (for a team:
+    the team itself, its members and its rotation).
 
     JSON keys: asset, owner, members [{ref, name, email}], on_call {ref, name, email, rotation,
     until} or null, escalation [ref].
@@ -66,7 +68,7 @@ def owner_command(
     catalog = _catalog(ctx)
     when = _parse_at(at)
     entity = _resolve(catalog, asset, as_json)
-    ownership = owners(catalog, entity.ref, when)
+    ownership = answerers(catalog, entity.ref, when)
     if ownership.ambiguous:  # refuse to name an owner: which definition is right is not ours
         message = describe_definitions(entity.ref, ownership.definitions)
         found = [d.as_dict() for d in ownership.definitions]
@@ -132,10 +134,8 @@ def impact_command(
     catalog = _catalog(ctx)
     when = _parse_at(at)
     entity = _resolve(catalog, asset, as_json)
-    affected = blast_radius(catalog, entity.ref, depth)
-    refs = [entity.ref, *(a.ref for a in affected)]
-    page = who_to_page(catalog, refs, when)
-    not_paged = unpaged(catalog, refs)
+    found = impact(catalog, entity.ref, when, depth)
+    affected, page, not_paged = found.affected, found.page, found.unpaged
     if as_json:
         _print_json(
             {

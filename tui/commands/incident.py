@@ -373,15 +373,7 @@ def _clock(when: datetime) -> str:
 
 
 def _age(delta: timedelta) -> str:
-    """`3d04h`, `2h05m`, `4m10s`, `12s`: two units at most, enough to read at a glance."""
-    seconds = max(0, int(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+    """`3d04h`, `2h05m`, `4m10s`, `12s` (`tui.durations`, without the space)."""
+    from tui.durations import format_duration
+
+    return format_duration(delta, sep="")

@@ -1,7 +1,7 @@
 """`oncall contamination`, `plan` and `recover`: what read an asset while it was bad (from the
 run history), the ordered recovery that follows, and running it.
 
-Run history is brought up to date from the workspace's lineage files first (`tui.lineage_import`;
+Run history is brought up to date from the workspace's lineage files first (`runbooks.lineage_import`;
 unchanged files are not read again). Exit codes: 0 ok, 2 bad input (an asset not in the graph, a
 time that does not parse, a window that ends before it starts, an unknown run), one line each.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from graph.contamination import Contamination, ContaminationError
+from graph.contamination import Contamination
 from tui.commands.common import app_context, open_store, print_json
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ def contamination_command(
     JSON keys: asset, since, until, contaminated [{ref, hops, path, bad_from, owner, runs
     [{run_id, job, started_at, ended_at, state}], versions}], clean [{ref, hops, owner, reason}].
     """
+    from graph.bad_window import analyse
+
     context = app_context(ctx)
     catalog = context.catalog
     with open_store(ctx) as store:
@@ -80,71 +83,23 @@ def contamination_command(
 
 def load_run_history(ctx: typer.Context, store: Store) -> list[RunRecord]:
     """The store's run history, after recording any lineage file that changed."""
-    from tui.lineage_import import import_lineage
+    from runbooks.lineage_import import import_lineage
 
-    context = app_context(ctx)
-    paths = context.lineage_args or (
-        [] if context.catalog_args else context.workspace.lineage_paths
-    )
-    report = import_lineage(store, paths)
+    report = import_lineage(store, _lineage_paths(ctx))
     for problem in report.problems:
-        print(f"oncall: warning: {problem}", file=sys.stderr)
+        _warn(problem)
     return store.run_records()
 
 
-def analyse(
-    catalog: Catalog,
-    runs: list[RunRecord],
-    asset: str | None,
-    since: str | None,
-    until: str | None,
-    run_id: str | None,
-) -> Contamination:
-    """The analysis for the window given as ASSET --since/--until or as --run."""
-    from graph.contamination import bad_window_of_run, contamination
-
-    repaired = parse_time(until, "--until") if until is not None else None
-    if run_id is not None:
-        if since is not None:
-            raise ContaminationError("give either --run or --since, not both")
-        run, start = bad_window_of_run(runs, run_id)
-        ref = _written_by(catalog, run, asset)
-    else:
-        if asset is None or since is None:
-            raise ContaminationError("give ASSET and --since (or --run RUN_ID)")
-        ref = catalog.resolve(asset).ref
-        start = parse_time(since, "--since")
-    return contamination(catalog, runs, ref, start, repaired)
+def _lineage_paths(ctx: typer.Context) -> list[Path]:
+    context = app_context(ctx)
+    return list(
+        context.lineage_args or ([] if context.catalog_args else context.workspace.lineage_paths)
+    )
 
 
-def parse_time(text: str, option: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ContaminationError(
-            f"{option} {text!r} is not an ISO 8601 time (e.g. 2026-12-02T02:00:00Z)"
-        ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _written_by(catalog: Catalog, run: RunRecord, asset: str | None) -> str:
-    """The asset the bad run wrote: ASSET when given (it must be one of its outputs), else its
-    only output."""
-    from graph.contamination import DatasetNames
-
-    names = DatasetNames(catalog)
-    outputs = [names.ref("dataset", d.namespace, d.name) for d in run.outputs]
-    if asset is not None:
-        ref = catalog.resolve(asset).ref
-        if ref not in outputs:
-            raise ContaminationError(f"run {run.run_id} did not write {ref}")
-        return ref
-    if len(outputs) != 1:
-        listed = ", ".join(outputs) or "nothing"
-        raise ContaminationError(
-            f"run {run.run_id} wrote {listed}: name the bad asset (oncall contamination ASSET --run …)"
-        )
-    return outputs[0]
+def _warn(problem: str) -> None:
+    print(f"oncall: warning: {problem}", file=sys.stderr)
 
 
 def print_contamination(catalog: Catalog, found: Contamination) -> None:
@@ -334,51 +289,21 @@ def make_plan(
     ctx: typer.Context, store: Store, incident_id: str, since: str | None, until: str | None
 ) -> Plan:
     """The plan for the incident: its asset, the bad window (options, else the alert's `since`)."""
-    from runbooks.errors import RunbookError
-    from runbooks.library import load_library
-    from runbooks.plan import alert_values, build_plan
+    from runbooks.incident_plan import plan_for_incident
     from tui.commands.runbook import _env
 
     context = app_context(ctx)
-    catalog = context.catalog
-    incident = store.get_incident(incident_id)
-    values = alert_values(store, incident.id)
-    start = since or (str(values["since"]) if "since" in values else None)
-    if start is None:
-        raise ContaminationError(
-            f"{incident.id}'s alerts carry no `since`: pass --since (when {incident.asset} went bad)"
-        )
-    runs = load_run_history(ctx, store)
-    analysis = analyse(catalog, runs, incident.asset, start, until, None)
-    env = _env(ctx)
-    library = load_library(env.runbooks_dir, env.lock_file)
-
-    def describe(runbook_id: str, params: dict[str, str]) -> tuple[str, ...]:
-        from runbooks.engine import RunOptions, start_run
-
-        try:
-            session = start_run(
-                store=store,
-                env=env,
-                catalog=catalog,
-                runbook_id=runbook_id,
-                incident_id=incident.id,
-                params=params,
-                operator=context.operator,
-                options=RunOptions(dry_run=True),
-            )
-        except RunbookError as exc:
-            return (f"(cannot render: {exc})",)
-        return tuple(state.title for state in session.plan())
-
-    return build_plan(
-        catalog=catalog,
-        library=library,
-        analysis=analysis,
-        incident_id=incident.id,
-        alert_values=values,
-        describe=describe,
-    )
+    return plan_for_incident(
+        store=store,
+        catalog=context.catalog,
+        env=_env(ctx),
+        incident_id=incident_id,
+        operator=context.operator,
+        lineage_paths=_lineage_paths(ctx),
+        since=since,
+        until=until,
+        warn=_warn,
+    ).plan
 
 
 def print_plan(plan: Plan) -> None:

@@ -672,15 +672,17 @@ def page(
     oncall.toml's notify_webhook, else printed for you to pass on. The same people are not paged
     twice for the same incident within a minute: the second call says when they were.
     """
-    from runbooks.paging import page_people, people_to_page, unpaged_for
+    from graph.impact import impact
+    from runbooks.paging import page_people
 
     obj = app_context(ctx)
     ws = obj.workspace
     with open_store(ctx) as store:
         incident = store.get_incident(incident_id)
         now = store.clock()
-        targets = people_to_page(obj.catalog, incident.asset, now)
-        for item in unpaged_for(obj.catalog, incident.asset):
+        found = impact(obj.catalog, incident.asset, now)
+        targets = found.page
+        for item in found.unpaged:
             typer.echo(f"not paged: {item}", err=True)
         result = page_people(
             store,

@@ -8,7 +8,7 @@ so a note written by a colleague on another machine appears without anyone press
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,7 +20,6 @@ from textual.message import Message
 from textual.widgets import Footer, Static, Tab, Tabs
 from textual.worker import get_current_worker
 
-from tui.backend import Impact
 from tui.live import Following
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
@@ -35,6 +34,9 @@ from tui.widgets.runbook_list import RunbookList
 from tui.widgets.timeline import Timeline
 from tui.widgets.title_bar import TitleBar
 from tui.widgets.vocabulary import hops_text, short_ref
+
+if TYPE_CHECKING:
+    from graph.impact import Impact
 
 PANELS: tuple[tuple[str, str], ...] = (
     ("impact", "1 Impact"),

@@ -9,9 +9,11 @@ looks the same in the list, the header and the timeline.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from textual.content import Content
+
+from tui.durations import format_duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +81,6 @@ EVENT_KIND: dict[str, Badge] = {
 def badge_for(table: dict[str, Badge], key: str) -> Badge:
     """A known state's badge, or a neutral one naming the unknown state (never a KeyError)."""
     return table.get(key) or table.get(key.lower()) or Badge("•", key, _NEUTRAL)
-
-
-def format_duration(delta: timedelta) -> str:
-    """A compact, fixed-shape duration: `42s`, `7m 05s`, `3h 12m`, `2d 04h`."""
-    seconds = max(0, int(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
 
 
 def format_since(then: datetime | None, now: datetime) -> str:

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from incidents.store import Store
+from runbooks.lineage_import import import_lineage
 from tests.conftest import EXTERNAL
-from tui.lineage_import import import_lineage
 
 APPLES = EXTERNAL / "marquez-apples"
 DBT = EXTERNAL / "openlineage-dbt" / "build_ol_events.json"
