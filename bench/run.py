@@ -401,8 +401,9 @@ def measure_appends(postgres: str | None, events: int) -> list[Row]:
     row.baseline_name = "raw sqlite3, same PRAGMAs and row size"
     with tempfile.TemporaryDirectory(prefix="oncall-bench-append-") as tmp:
         try:
-            row.ours, check = timeline.appends_one_process(f"sqlite:///{tmp}/state.db", events)
-            row.baseline = timeline.raw_sqlite_baseline(Path(tmp) / "raw.db", events)
+            row.ours, row.baseline, check = timeline.appends_one_process(
+                f"sqlite:///{tmp}/state.db", events, timeline.RawSqlite(Path(tmp) / "raw.db")
+            )
             row.detail["check"] = check
         except Exception as exc:  # a failing store is a row in error, not a crashed run
             row.status, row.note = "error", str(exc).splitlines()[0]
@@ -415,8 +416,9 @@ def measure_appends(postgres: str | None, events: int) -> list[Row]:
         _progress(f"timeline appends, PostgreSQL ({events} events) vs raw psycopg")
         try:
             with timeline.throwaway_postgres(postgres) as url:
-                row.ours, check = timeline.appends_one_process(url, events)
-                row.baseline = timeline.raw_postgres_baseline(url, events)
+                row.ours, row.baseline, check = timeline.appends_one_process(
+                    url, events, timeline.RawPostgres(url)
+                )
                 row.detail["check"] = check
         except Exception as exc:
             row.status, row.note = "error", str(exc).splitlines()[0]

@@ -19,23 +19,19 @@ touches (in sorted order, so two batches never wait on each other in a cycle). S
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, select, text
 
+from incidents.appending import Appender, Prepared, SqlBySize, prepare_normalised
 from incidents.base import StoreBase
-from incidents.canonical import Origin, as_utc, canonical_json, event_hash, normalise_data
+from incidents.canonical import Origin, as_utc, canonical_json, normalise_data, sqlite_time
 from incidents.errors import InvalidValue
 from incidents.lifecycle import CLOSED_STATUSES, normalise_severity, require_text
-from incidents.models import ALERT_RECEIPTS, EVENTS, INCIDENTS
-
-if TYPE_CHECKING:
-    from sqlalchemy import Row
-
-    from incidents.records import Event
+from incidents.models import ALERT_RECEIPTS
 
 ALERT_STATES: tuple[str, ...] = ("firing", "resolved")
 NO_ASSET = "(no asset)"
@@ -51,34 +47,37 @@ _ADVISORY_NAMESPACE = 0x6F6E
 """First key of `pg_advisory_xact_lock(int, int)`, so the intake's per-asset locks never meet
 other users of advisory locks (the migration lock uses the one-key form)."""
 
-_OPEN_ON_ASSET = (
-    select(INCIDENTS.c.id)
-    .where(
-        INCIDENTS.c.asset == bindparam("asset"),
-        INCIDENTS.c.status.not_in(sorted(CLOSED_STATUSES)),
-    )
-    .order_by(INCIDENTS.c.number.desc())
-    .limit(1)
-)
+_CLOSED = ", ".join(f"'{status}'" for status in sorted(CLOSED_STATUSES))
+_OPEN_ON_ASSET_SQL = {
+    backend: f"SELECT id FROM incidents WHERE asset = {mark} AND status NOT IN ({_CLOSED}) "
+    "ORDER BY number DESC LIMIT 1"
+    for backend, mark in (("sqlite", "?"), ("postgresql", "%s"))
+}
+_FIRING_RECEIPT_SQL = {
+    backend: f"SELECT incident_id FROM alert_receipts WHERE fingerprint = {mark} "
+    f"AND status = 'firing' AND starts_at = {mark}"
+    for backend, mark in (("sqlite", "?"), ("postgresql", "%s"))
+}
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:asset))")
-_PLACE_RECEIPT = (
-    update(ALERT_RECEIPTS)
-    .where(ALERT_RECEIPTS.c.id == bindparam("receipt"))
-    .values(incident_id=bindparam("incident"), event_seq=bindparam("seq"))
-)
-_INSERT_EVENTS = insert(EVENTS)
-_MOVE_HEADS = (
-    update(INCIDENTS)
-    .where(INCIDENTS.c.id == bindparam("incident"))
-    .values(last_seq=bindparam("last_seq"), head_hash=bindparam("head_hash"))
-)
-_INSERT_RECEIPTS: dict[str, Any] = {}
-"""The receipts' INSERT … ON CONFLICT DO NOTHING RETURNING, per backend (see _insert_receipts)."""
-_FIRING_RECEIPT = select(ALERT_RECEIPTS.c.incident_id).where(
-    ALERT_RECEIPTS.c.fingerprint == bindparam("fingerprint"),
-    ALERT_RECEIPTS.c.status == "firing",
-    ALERT_RECEIPTS.c.starts_at == bindparam("starts_at"),
-)
+_PLACE_RECEIPT_SQL = {
+    "sqlite": "UPDATE alert_receipts SET incident_id = ?, event_seq = ? WHERE id = ?",
+    "postgresql": "UPDATE alert_receipts SET incident_id = %s, event_seq = %s WHERE id = %s",
+}
+_RECEIPT_COLUMNS = "fingerprint, status, starts_at, alertname, asset, received_at, data"
+_RECEIPT_SQL = {
+    backend: SqlBySize(
+        f"INSERT INTO alert_receipts ({_RECEIPT_COLUMNS}) VALUES {{rows}} "
+        "ON CONFLICT (fingerprint, status, starts_at) DO NOTHING "
+        "RETURNING id, fingerprint, status, starts_at",
+        row,
+    )
+    for backend, row in (
+        ("sqlite", "(?, ?, ?, ?, ?, ?, ?)"),
+        ("postgresql", "(%s, %s, %s, %s, %s, %s, %s::json)"),
+    )
+}
+_RECEIPT_CHUNK = 500
+"""Receipts per INSERT: 3,500 parameters, well under SQLite's limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,24 +132,7 @@ class AlertsMixin(StoreBase):
             at: datetime,
         ) -> str: ...
 
-        @staticmethod
-        def _incident_row(conn: Connection, incident_id: str, lock: bool = False) -> Row[Any]: ...
-
-        @staticmethod
-        def _append(
-            conn: Connection,
-            incident_id: str,
-            *,
-            last_seq: int,
-            head_hash: str,
-            kind: str,
-            message: str,
-            actor: str,
-            data: Any,
-            at: datetime,
-            origin: Origin | None = None,
-        ) -> Event: ...
-
+        _appender: Appender
         origin: Origin
 
     def record_alerts(self, alerts: Sequence[IncomingAlert], *, actor: str) -> list[AlertOutcome]:
@@ -160,11 +142,17 @@ class AlertsMixin(StoreBase):
         so an invalid alert refuses the whole batch with `InvalidValue`.
 
         A batch costs one multi-row receipt INSERT (the repeats fall out of its RETURNING), one
-        look-up and one row lock per incident touched, one event per new alert, and one receipt
-        UPDATE: a 20-alert group is a handful of statements, not a hundred.
+        look-up per asset, one append per incident touched (the store's one append path,
+        `Appender.append_within`: the head read under the lock, the events, one move of the
+        head) and one receipt UPDATE: a 20-alert group is a handful of statements.
         """
         actor = require_text(actor, "the actor")
-        checked = [_checked(alert) for alert in alerts]
+        checked: list[IncomingAlert] = []
+        prepared: list[Prepared] = []
+        for alert in alerts:
+            fine, event = _checked(alert, actor, self.origin)
+            checked.append(fine)
+            prepared.append(event)
         if not checked:
             return []
         with self._db.write() as conn:
@@ -173,26 +161,19 @@ class AlertsMixin(StoreBase):
                     conn.execute(_ADVISORY_LOCK, {"namespace": _ADVISORY_NAMESPACE, "asset": asset})
             now = self._now()
             receipt_ids = self._insert_receipts(conn, checked, now)
-            outcomes: list[AlertOutcome] = []
-            heads: dict[str, tuple[int, str, datetime]] = {}  # incident -> last seq, hash, opened
-            placed: list[dict[str, Any]] = []
+            decided: list[tuple[IncomingAlert, str, str | None, int | None]] = []
             open_on: dict[str, str] = {}  # asset -> its open incident, as found or opened here
-            events: list[dict[str, Any]] = []
-            moved: set[str] = set()
-            for alert, receipt_id in zip(checked, receipt_ids, strict=True):
+            batches: dict[str, list[Prepared]] = {}  # incident -> its new events, in order
+            for alert, event, receipt_id in zip(checked, prepared, receipt_ids, strict=True):
                 if receipt_id is None:
-                    outcomes.append(
-                        AlertOutcome(alert.fingerprint, alert.status, alert.alertname, "duplicate")
-                    )
+                    decided.append((alert, "duplicate", None, None))
                     continue
                 asset = alert.asset or NO_ASSET
                 incident_id = self._incident_for(conn, alert, asset, open_on)
                 outcome = "appended"
                 if incident_id is None:
                     if alert.status != "firing":
-                        outcomes.append(
-                            AlertOutcome(alert.fingerprint, alert.status, alert.alertname, "kept")
-                        )
+                        decided.append((alert, "kept", None, None))
                         continue
                     incident_id = self._insert_incident(
                         conn,
@@ -206,44 +187,27 @@ class AlertsMixin(StoreBase):
                     outcome = "opened"
                 if alert.status == "firing":
                     open_on[asset] = incident_id
-                if incident_id not in heads:
-                    row = self._incident_row(conn, incident_id, lock=True)
-                    heads[incident_id] = (row.last_seq, row.head_hash, row.opened_at)
-                last_seq, head_hash, opened_at = heads[incident_id]
-                event = _chained(
-                    incident_id,
-                    last_seq + 1,
-                    head_hash,
-                    at=max(now, opened_at),
-                    actor=actor,
-                    message=alert.message,
-                    data={**alert.data, "asset": alert.asset},
-                    origin=self.origin,
+                batches.setdefault(incident_id, []).append(event)
+                decided.append((alert, outcome, incident_id, receipt_id))
+            seqs: dict[str, Iterator[int]] = {
+                incident_id: iter(
+                    [e.seq for e in self._appender.append_within(conn, incident_id, events)]
                 )
-                events.append(event)
-                heads[incident_id] = (event["seq"], event["hash"], opened_at)
-                moved.add(incident_id)
-                placed.append({"receipt": receipt_id, "incident": incident_id, "seq": event["seq"]})
+                for incident_id, events in batches.items()
+            }
+            outcomes: list[AlertOutcome] = []
+            placed: list[tuple[Any, ...]] = []
+            for alert, outcome, incident_id, receipt_id in decided:
+                seq = next(seqs[incident_id]) if incident_id is not None else None
+                if receipt_id is not None:
+                    placed.append((incident_id, seq, receipt_id))
                 outcomes.append(
                     AlertOutcome(
-                        alert.fingerprint,
-                        alert.status,
-                        alert.alertname,
-                        outcome,
-                        incident_id,
-                        event["seq"],
+                        alert.fingerprint, alert.status, alert.alertname, outcome, incident_id, seq
                     )
                 )
-            if events:  # every new event in one executemany, each chain head moved once
-                conn.execute(_INSERT_EVENTS, events)
-                conn.execute(
-                    _MOVE_HEADS,
-                    [
-                        {"incident": i, "last_seq": heads[i][0], "head_hash": heads[i][1]}
-                        for i in sorted(moved)
-                    ],
-                )
-                conn.execute(_PLACE_RECEIPT, placed)
+            if placed:
+                self._place_receipts(conn, placed)
             return outcomes
 
     def alert_receipts(self, fingerprint: str | None = None) -> list[dict[str, Any]]:
@@ -260,112 +224,86 @@ class AlertsMixin(StoreBase):
         self, conn: Connection, alerts: list[IncomingAlert], now: datetime
     ) -> list[int | None]:
         """Insert a receipt per alert unless its key is taken; the new receipt's id per alert,
-        None for a repeat (of an earlier batch, another process's, or earlier in this batch)."""
+        None for a repeat (of an earlier batch, another process's, or earlier in this batch).
+
+        At the driver, one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per
+        `_RECEIPT_CHUNK` alerts: through SQLAlchemy's executemany the bind processing of each
+        row cost more than the rest of the batch (values as SQLAlchemy writes them: SQLite's
+        naive UTC text for times, JSON text for the data)."""
+        postgres = self._db.backend == "postgresql"
         fresh: dict[tuple[str, str, datetime], int] = {}
         for index, alert in enumerate(alerts):
             fresh.setdefault(_key(alert), index)
-        rows = [
-            {
-                "fingerprint": alert.fingerprint,
-                "status": alert.status,
-                "starts_at": alert.starts_at,
-                "alertname": alert.alertname,
-                "asset": alert.asset or NO_ASSET,
-                "received_at": now,
-                "data": alert.data,
-            }
-            for index, alert in enumerate(alerts)
-            if fresh[_key(alert)] == index
-        ]
-        statement = _INSERT_RECEIPTS.get(self._db.backend)
-        if statement is None:  # built once per backend: compiling it per batch cost more than it
-            statement = _INSERT_RECEIPTS[self._db.backend] = (
-                self._insert(ALERT_RECEIPTS)
-                .on_conflict_do_nothing(index_elements=["fingerprint", "status", "starts_at"])
-                .returning(
-                    ALERT_RECEIPTS.c.id,
-                    ALERT_RECEIPTS.c.fingerprint,
-                    ALERT_RECEIPTS.c.status,
-                    ALERT_RECEIPTS.c.starts_at,
+        received = now if postgres else sqlite_time(as_utc(now))
+        keys: dict[tuple[str, str, Any], tuple[str, str, datetime]] = {}
+        rows: list[tuple[Any, ...]] = []
+        for index, alert in enumerate(alerts):
+            if fresh[_key(alert)] != index:
+                continue
+            starts: Any = alert.starts_at if postgres else sqlite_time(alert.starts_at)
+            keys[(alert.fingerprint, alert.status, starts)] = _key(alert)
+            rows.append(
+                (
+                    alert.fingerprint,
+                    alert.status,
+                    starts,
+                    alert.alertname,
+                    alert.asset or NO_ASSET,
+                    received,
+                    canonical_json(alert.data),
                 )
             )
-        inserted = {
-            (row.fingerprint, row.status, as_utc(row.starts_at)): int(row.id)
-            for row in conn.execute(statement, rows)  # executemany: batched into one INSERT
-        }
+        sql = _RECEIPT_SQL[self._db.backend]
+        inserted: dict[tuple[str, str, datetime], int] = {}
+        with self._appender.driver_cursor(conn) as cursor:
+            for first in range(0, len(rows), _RECEIPT_CHUNK):
+                chunk = rows[first : first + _RECEIPT_CHUNK]
+                cursor.execute(sql.sql(len(chunk)), [value for row in chunk for value in row])
+                for receipt_id, fingerprint, status, starts in cursor.fetchall():
+                    key = (fingerprint, status, as_utc(starts) if postgres else starts)
+                    inserted[keys[key]] = int(receipt_id)
         return [
             inserted.get(_key(alert)) if fresh[_key(alert)] == index else None
             for index, alert in enumerate(alerts)
         ]
 
-    @staticmethod
+    def _place_receipts(self, conn: Connection, placed: list[tuple[Any, ...]]) -> None:
+        """Each new receipt's incident and event seq, (incident, seq, receipt) rows."""
+        with self._appender.driver_cursor(conn) as cursor:
+            cursor.executemany(_PLACE_RECEIPT_SQL[self._db.backend], placed)
+
     def _incident_for(
-        conn: Connection, alert: IncomingAlert, asset: str, open_on: dict[str, str]
+        self, conn: Connection, alert: IncomingAlert, asset: str, open_on: dict[str, str]
     ) -> str | None:
         """The incident an alert belongs on: a resolved alert's own firing's incident first (even
         if closed since: the record belongs with it), else the asset's open incident (`open_on`
-        remembers it for the rest of the batch)."""
+        remembers it for the rest of the batch). At the driver, like the receipts."""
+        postgres = self._db.backend == "postgresql"
         if alert.status == "resolved":
-            found = conn.execute(
-                _FIRING_RECEIPT, {"fingerprint": alert.fingerprint, "starts_at": alert.starts_at}
-            ).scalar_one_or_none()
-            if found is not None:
-                return str(found)
+            starts = alert.starts_at if postgres else sqlite_time(alert.starts_at)
+            with self._appender.driver_cursor(conn) as cursor:
+                cursor.execute(_FIRING_RECEIPT_SQL[self._db.backend], (alert.fingerprint, starts))
+                found = cursor.fetchone()
+            if found is not None and found[0] is not None:
+                return str(found[0])
         if asset in open_on:
             return open_on[asset]
-        found = conn.execute(_OPEN_ON_ASSET, {"asset": asset}).scalar_one_or_none()
+        with self._appender.driver_cursor(conn) as cursor:
+            cursor.execute(_OPEN_ON_ASSET_SQL[self._db.backend], (asset,))
+            found = cursor.fetchone()
         if found is None:
             return None
-        open_on[asset] = str(found)
+        open_on[asset] = str(found[0])
         return open_on[asset]
-
-
-def _chained(
-    incident_id: str,
-    seq: int,
-    prev_hash: str,
-    *,
-    at: datetime,
-    actor: str,
-    message: str,
-    data: dict[str, Any],
-    origin: Origin,
-) -> dict[str, Any]:
-    """One `alert` event's row, hashed onto the chain after `prev_hash` (the same hash
-    `Store.append_event` computes, so `verify` cannot tell how it was written), with who was at
-    the keyboard (the intake server's OS user and host)."""
-    digest = event_hash(
-        incident_id=incident_id,
-        seq=seq,
-        at=at,
-        actor=actor,
-        kind="alert",
-        message=message,
-        data=data,
-        prev_hash=prev_hash,
-        origin=origin,
-    )
-    return {
-        "incident_id": incident_id,
-        "seq": seq,
-        "at": at,
-        "actor": actor,
-        "kind": "alert",
-        "message": message,
-        "data": canonical_json(data),
-        "prev_hash": prev_hash,
-        "hash": digest,
-        "os_user": origin.os_user,
-        "host": origin.host,
-        "impersonated": origin.impersonated,
-    }
 
 
 def _key(alert: IncomingAlert) -> tuple[str, str, datetime]:
     return (alert.fingerprint, alert.status, alert.starts_at)
 
 
-def _checked(alert: IncomingAlert) -> IncomingAlert:
+def _checked(alert: IncomingAlert, actor: str, origin: Origin) -> tuple[IncomingAlert, Prepared]:
+    """The alert with its values checked and its data normalised (the receipt keeps that), and
+    its `alert` event ready to chain (the same data with the asset, by `actor` from `origin`)."""
     if alert.status not in ALERT_STATES:
         raise InvalidValue(
             f"alert {alert.fingerprint!r}: unknown state {alert.status!r} "
@@ -374,7 +312,9 @@ def _checked(alert: IncomingAlert) -> IncomingAlert:
     fingerprint = require_text(alert.fingerprint, "the alert fingerprint")
     if len(fingerprint) > 64:
         raise InvalidValue(f"alert fingerprint {fingerprint[:20]!r}…: longer than 64 characters")
-    return IncomingAlert(
+    data = normalise_data(alert.data, "alert data")
+    message = require_text(alert.message, "the alert message")
+    checked = IncomingAlert(
         fingerprint=fingerprint,
         status=alert.status,
         starts_at=as_utc(alert.starts_at),
@@ -382,6 +322,10 @@ def _checked(alert: IncomingAlert) -> IncomingAlert:
         asset=alert.asset,
         title=require_text(alert.title, "the incident title"),
         severity=normalise_severity(alert.severity),
-        message=require_text(alert.message, "the alert message"),
-        data=normalise_data(alert.data, "alert data"),
+        message=message,
+        data=data,
     )
+    event = prepare_normalised(
+        "alert", message, actor, {**data, "asset": alert.asset}, None, origin
+    )
+    return checked, event

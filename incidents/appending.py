@@ -9,8 +9,11 @@ text fixed per backend (sqlite3 caches compiled statements; psycopg prepares a s
 few executions). The store's design stays: per-incident serialisation and the head (last seq and
 hash) on the incident's row.
 
-- SQLite: `BEGIN IMMEDIATE` (the database's write lock), read the head, insert the events, move
-  the head, `COMMIT`.
+- SQLite: `BEGIN IMMEDIATE` (the database's write lock), move the head, insert the events,
+  `COMMIT`. When this store knows the incident's head (it wrote or read it last) the events are
+  chained before the lock and the move is conditional (`WHERE last_seq = … AND head_hash = …`);
+  if another writer moved the head meanwhile, nothing matched, and the head is read under the
+  lock and the events chained again from it. Otherwise the head is read first.
 - PostgreSQL, the locked way: `BEGIN`, `SELECT … FOR UPDATE` on the incident's row, then one
   statement (a data-modifying CTE) that moves the head and inserts every event, `COMMIT`.
 - PostgreSQL, the one-round-trip way, when this store already knows the incident's head (it
@@ -29,17 +32,25 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import Connection
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import StaticPool
 
-from incidents.canonical import Origin, as_utc, chain_hash
+from incidents.canonical import (
+    Origin,
+    as_utc,
+    canonical_json,
+    chain_hash,
+    normalise_data_text,
+    utc_texts,
+)
 from incidents.database import Database
 from incidents.errors import IncidentNotFound, InvalidValue
+from incidents.lifecycle import check_kind, require_text
 from incidents.records import Event
 
 EVENT_COLUMNS: tuple[str, ...] = (
@@ -59,10 +70,11 @@ EVENT_COLUMNS: tuple[str, ...] = (
 """The columns an append writes, in the order `_values` lists them."""
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """One event checked, normalised and with its data's canonical text, before it has a place
-    in the chain (seq, prev_hash and hash come from the head inside the transaction)."""
+    in the chain (seq, prev_hash and hash come from the head inside the transaction). Tuples,
+    here and below: made once per event on the hot path, where a frozen dataclass's
+    `__init__` cost a microsecond each."""
 
     kind: str
     message: str
@@ -73,8 +85,56 @@ class Prepared:
     origin: Origin | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Head:
+def prepare(
+    kind: str,
+    message: str,
+    actor: str,
+    data: Mapping[str, Any] | None,
+    at: datetime | None,
+    origin: Origin | None,
+) -> Prepared:
+    """Check and normalise one event before the transaction (nothing here needs the lock)."""
+    check_kind(kind)
+    clean, data_text = normalise_data_text(data)
+    return Prepared(
+        kind,
+        require_text(message, "the event message"),
+        require_text(actor, "the actor"),
+        clean,
+        data_text,
+        at,
+        origin,
+    )
+
+
+def prepare_normalised(
+    kind: str,
+    message: str,
+    actor: str,
+    data: dict[str, Any],
+    at: datetime | None,
+    origin: Origin | None,
+) -> Prepared:
+    """`prepare` for data made only of what `normalise_data` returned (with plain JSON values
+    added): its canonical text is written without walking it again. The alert intake's way,
+    whose data is normalised once for the receipt and again would be for nothing."""
+    check_kind(kind)
+    try:
+        data_text = canonical_json(data)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValue(f"event data is not JSON: {exc}") from exc
+    return Prepared(
+        kind,
+        require_text(message, "the event message"),
+        require_text(actor, "the actor"),
+        data,
+        data_text,
+        at,
+        origin,
+    )
+
+
+class Head(NamedTuple):
     """The chain head as read off the incident's row."""
 
     last_seq: int
@@ -82,15 +142,16 @@ class Head:
     opened_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Linked:
-    """An event with its place in the chain."""
+class Linked(NamedTuple):
+    """An event with its place in the chain; `stored_at` is the time as the backend's row
+    takes it (SQLite: SQLAlchemy's text; PostgreSQL: the datetime)."""
 
     event: Prepared
     seq: int
     at: datetime
     prev_hash: str
     hash: str
+    stored_at: Any
 
 
 class Appender:
@@ -109,12 +170,12 @@ class Appender:
                 "SELECT last_seq, head_hash, opened_at FROM incidents WHERE id = %s FOR UPDATE"
             )
             row = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
-            self._locked_sql = _SqlBySize(
+            self._locked_sql = SqlBySize(
                 "WITH moved AS (UPDATE incidents SET last_seq = %s, head_hash = %s "
                 f"WHERE id = %s) INSERT INTO events ({names}) VALUES {{rows}} RETURNING seq, id",
                 row,
             )
-            self._cas_sql = _SqlBySize(
+            self._cas_sql = SqlBySize(
                 "WITH moved AS (UPDATE incidents SET last_seq = %s, head_hash = %s "
                 "WHERE id = %s AND last_seq = %s AND head_hash = %s RETURNING id) "
                 f"INSERT INTO events ({names}) SELECT * FROM (VALUES {{rows}}) AS v ({names}) "
@@ -127,6 +188,7 @@ class Appender:
                 f"INSERT INTO events ({names}) VALUES ({', '.join(['?'] * len(EVENT_COLUMNS))})"
             )
             self._move_sql = "UPDATE incidents SET last_seq = ?, head_hash = ? WHERE id = ?"
+            self._move_if_sql = self._move_sql + " AND last_seq = ? AND head_hash = ?"
 
     def close(self) -> None:
         self._connections.close()
@@ -148,19 +210,22 @@ class Appender:
     def _append_sqlite(self, incident_id: str, events: Sequence[Prepared]) -> list[Event]:
         # No context managers here: this is the hot path, and each one cost as much as a
         # statement (errors go through the same translation as `_connection`).
+        head = self._heads.get(incident_id) if events else None
+        linked = self._link(incident_id, head, events) if head is not None else None
         conn = self._connections.get()
         try:
-            cursor = conn.cursor()
+            cursor = self._connections.cursor(conn)
             cursor.execute("BEGIN IMMEDIATE")
             try:
-                head = self._read_head(cursor.execute(self._head_sql, (incident_id,)), incident_id)
-                linked = self._link(incident_id, head, events)
-                ids = []
-                for item in linked:
-                    cursor.execute(self._insert_sql, self._values(incident_id, item))
-                    ids.append(int(cursor.lastrowid))
-                if linked:
-                    cursor.execute(self._move_sql, (linked[-1].seq, linked[-1].hash, incident_id))
+                if head is not None and linked is not None:
+                    last = linked[-1]
+                    moved = (last.seq, last.hash, incident_id, head.last_seq, head.head_hash)
+                    if cursor.execute(self._move_if_sql, moved).rowcount != 1:
+                        linked = None  # another writer moved the head: chain from the real one
+                if linked is None:
+                    head, linked, ids = self._write_locked(cursor, incident_id, events)
+                else:
+                    ids = self._insert_sqlite(cursor, incident_id, linked)
                 cursor.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -175,32 +240,83 @@ class Appender:
                 raise error from exc
         finally:
             self._connections.put(conn)
+        if linked:
+            self._remember(incident_id, head, linked)
         return self._events(incident_id, linked, ids)
 
     def _append_locked_postgres(self, incident_id: str, events: Sequence[Prepared]) -> list[Event]:
         with self._connection() as conn:
-            cursor = conn.cursor()
+            cursor = self._connections.cursor(conn)
             try:
                 cursor.execute("BEGIN")
-                cursor.execute(self._head_sql, (incident_id,))
-                head = self._read_head(cursor, incident_id)
-                linked = self._link(incident_id, head, events)
-                ids: list[int] = []
-                if linked:
-                    cursor.execute(
-                        self._locked_sql.sql(len(linked)), self._params(incident_id, linked)
-                    )
-                    ids = self._ids(cursor, linked)
+                head, linked, ids = self._write_locked(cursor, incident_id, events)
                 cursor.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(Exception):
                     cursor.execute("ROLLBACK")
                 raise
-            finally:
-                cursor.close()
         if linked:
             self._remember(incident_id, head, linked)
         return self._events(incident_id, linked, ids)
+
+    def append_within(
+        self,
+        connection: Connection,
+        incident_id: str,
+        events: Sequence[Prepared],
+        head: Head | None = None,
+    ) -> list[Event]:
+        """Append `events` inside the caller's write transaction (`Database.write`), with what
+        else it writes: opening an incident, a status change, a batch of alerts and their
+        receipts are all or nothing together. `head`: the incident's head when the caller has
+        just read it under the row lock (else it is read, and locked, here)."""
+        with self.driver_cursor(connection) as cursor:
+            _head, linked, ids = self._write_locked(cursor, incident_id, events, head)
+        self._heads.pop(incident_id, None)  # known again once the transaction is over
+        return self._events(incident_id, linked, ids)
+
+    @contextlib.contextmanager
+    def driver_cursor(self, connection: Connection) -> Iterator[Any]:
+        """A driver cursor in the caller's transaction (for the statements of the hot paths,
+        written per backend), whose errors are raised as SQLAlchemy's, so the caller's
+        `Database.write` translates them like its own (a locked or unreachable store: 503)."""
+        dialect = self._db.engine.dialect
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            yield cursor
+        except dialect.loaded_dbapi.Error as exc:
+            raise sa_exc.DBAPIError.instance(
+                None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
+        finally:
+            cursor.close()
+
+    def _write_locked(
+        self, cursor: Any, incident_id: str, events: Sequence[Prepared], head: Head | None = None
+    ) -> tuple[Head, list[Linked], list[int]]:
+        """The append itself, in a transaction that holds SQLite's write lock or PostgreSQL's
+        lock on the incident's row (`_head_sql` takes it): read the head (unless the caller
+        has), chain the events on, write them and move the head once. Every append of the
+        store ends here."""
+        if head is None:
+            cursor.execute(self._head_sql, (incident_id,))
+            head = self._read_head(cursor, incident_id)
+        linked = self._link(incident_id, head, events)
+        if not linked:
+            return head, linked, []
+        if self._postgres:
+            cursor.execute(self._locked_sql.sql(len(linked)), self._params(incident_id, linked))
+            return head, linked, self._ids(cursor, linked)
+        last = linked[-1]
+        cursor.execute(self._move_sql, (last.seq, last.hash, incident_id))
+        return head, linked, self._insert_sqlite(cursor, incident_id, linked)
+
+    def _insert_sqlite(self, cursor: Any, incident_id: str, linked: list[Linked]) -> list[int]:
+        ids = []
+        for item in linked:
+            cursor.execute(self._insert_sql, self._values(incident_id, item))
+            ids.append(int(cursor.lastrowid))
+        return ids
 
     def _append_if_head(
         self, incident_id: str, head: Head, events: Sequence[Prepared]
@@ -211,12 +327,9 @@ class Appender:
         params = [*self._params(incident_id, linked)]
         params[3:3] = [head.last_seq, head.head_hash]  # after the head's new seq, hash, id
         with self._connection() as conn:
-            cursor = conn.cursor()
-            try:
-                cursor.execute(self._cas_sql.sql(len(linked)), params)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+            cursor = self._connections.cursor(conn)
+            cursor.execute(self._cas_sql.sql(len(linked)), params)
+            rows = cursor.fetchall()
         if not rows:
             self._heads.pop(incident_id, None)
             return None
@@ -239,9 +352,11 @@ class Appender:
         """Each event with its seq, time and hashes, chained on from `head`."""
         linked = []
         seq, prev_hash = head.last_seq, head.head_hash
+        postgres = self._postgres
         for event in events:
             seq += 1
             at = self._event_time(incident_id, head, event.at)
+            at_text, sqlite_at = utc_texts(at)
             digest = chain_hash(
                 incident_id=incident_id,
                 seq=seq,
@@ -252,8 +367,9 @@ class Appender:
                 data_text=event.data_text,
                 prev_hash=prev_hash,
                 origin=event.origin,
+                at_text=at_text,
             )
-            linked.append(Linked(event, seq, at, prev_hash, digest))
+            linked.append(Linked(event, seq, at, prev_hash, digest, at if postgres else sqlite_at))
             prev_hash = digest
         return linked
 
@@ -277,11 +393,10 @@ class Appender:
     def _values(self, incident_id: str, item: Linked) -> tuple[Any, ...]:
         """One row in `EVENT_COLUMNS` order; SQLite gets the time as SQLAlchemy writes it."""
         event = item.event
-        at: Any = item.at if self._postgres else _sqlite_time(item.at)
         return (
             incident_id,
             item.seq,
-            at,
+            item.stored_at,
             event.actor,
             event.kind,
             event.message,
@@ -306,24 +421,27 @@ class Appender:
 
     @staticmethod
     def _events(incident_id: str, linked: list[Linked], ids: list[int]) -> list[Event]:
-        return [
-            Event(
-                id=event_id,
-                incident_id=incident_id,
-                seq=item.seq,
-                at=item.at,
-                actor=item.event.actor,
-                kind=item.event.kind,
-                message=item.event.message,
-                data=item.event.data,
-                prev_hash=item.prev_hash,
-                hash=item.hash,
-                os_user=item.event.origin.os_user if item.event.origin else None,
-                host=item.event.origin.host if item.event.origin else None,
-                impersonated=item.event.origin.impersonated if item.event.origin else None,
+        events = []
+        for (event, seq, at, prev_hash, digest, _stored), event_id in zip(linked, ids, strict=True):
+            origin = event.origin
+            events.append(
+                Event(
+                    event_id,
+                    incident_id,
+                    seq,
+                    at,
+                    event.actor,
+                    event.kind,
+                    event.message,
+                    event.data,
+                    prev_hash,
+                    digest,
+                    origin.os_user if origin else None,
+                    origin.host if origin else None,
+                    origin.impersonated if origin else None,
+                )
             )
-            for item, event_id in zip(linked, ids, strict=True)
-        ]
+        return events
 
     # -- connections -------------------------------------------------------------------------
 
@@ -356,7 +474,7 @@ class Appender:
         return sa_exc.DBAPIError.instance(None, None, exc, dbapi.Error, dialect=dialect)
 
 
-class _SqlBySize:
+class SqlBySize:
     """A statement with a VALUES list of n rows, built once per n (psycopg prepares each)."""
 
     def __init__(self, template: str, row: str) -> None:
@@ -414,6 +532,18 @@ class _Connections:
                 self._owned.append(conn)
         return conn
 
+    def cursor(self, conn: Any) -> Any:
+        """The cursor of this thread's connection, made once: a new cursor per append cost
+        as much on PostgreSQL as a tenth of the round trip."""
+        if self._shared:
+            return conn.cursor()
+        local = self._local
+        cursor = getattr(local, "cursor", None)
+        if cursor is None or getattr(local, "cursor_of", None) is not conn:
+            cursor = local.cursor = conn.cursor()
+            local.cursor_of = conn
+        return cursor
+
     def put(self, conn: Any) -> None:
         if self._shared:
             fairy = self._local.__dict__.pop("fairy", None)
@@ -437,6 +567,8 @@ class _Connections:
         """Forget a broken connection; the thread's next append makes a new one."""
         if getattr(self._local, "conn", None) is conn:
             del self._local.conn
+        if getattr(self._local, "cursor_of", None) is conn:
+            del self._local.cursor, self._local.cursor_of
         with self._lock:
             if conn in self._owned:
                 self._owned.remove(conn)
@@ -450,12 +582,3 @@ class _Connections:
             with contextlib.suppress(Exception):
                 conn.close()
         self._local = threading.local()
-
-
-def _sqlite_time(value: datetime) -> str:
-    """The text SQLAlchemy's SQLite DATETIME writes (naive UTC, always microseconds), so rows
-    written here read back through the models exactly like the others."""
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:"
-        f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-    )

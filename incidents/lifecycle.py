@@ -86,9 +86,10 @@ def check_kind(kind: str) -> str:
 
 def require_text(value: str | None, what: str) -> str:
     """The value stripped; an empty or missing one is refused (a blank title or note says nothing)."""
-    if not isinstance(value, str) or not value.strip():
+    stripped = value.strip() if isinstance(value, str) else ""
+    if not stripped:
         raise InvalidValue(f"{what} must not be empty")
-    return value.strip()
+    return stripped
 
 
 def stages_reached(incident_id: str, current: str, target: str) -> list[str]:

@@ -17,15 +17,12 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, insert, select, text, update
 
 from incidents.alerts import AlertsMixin
-from incidents.appending import Appender, Prepared
+from incidents.appending import Appender, Head, Prepared, prepare
 from incidents.base import StoreBase
 from incidents.canonical import (
     GENESIS_HASH,
     Origin,
     as_utc,
-    canonical_json,
-    event_hash,
-    normalise_data_text,
     this_origin,
 )
 from incidents.canonical import utc_now as _utc_now
@@ -47,7 +44,6 @@ from incidents.lifecycle import (
     CLOSED_STATUSES,
     INCIDENT_PREFIX,
     STATUS_TIME_FIELD,
-    check_kind,
     normalise_incident_id,
     normalise_severity,
     require_text,
@@ -60,16 +56,12 @@ from incidents.records import Event, Incident, NewEvent
 from incidents.run_history import RunHistoryMixin
 from incidents.runs import RunsMixin
 
-# The append path's statements, built once: constructing a statement per call costs more than
-# the SQLite transaction itself, and a prebuilt one is compiled once and reused from the cache.
+# The incident row read, built once: constructing a statement per call costs more than a SQLite
+# transaction, and a prebuilt one is compiled once and reused from the cache.
+
+
 _SELECT_INCIDENT = select(INCIDENTS).where(INCIDENTS.c.id == bindparam("incident_id"))
 _LOCK_INCIDENT = _SELECT_INCIDENT.with_for_update()  # PostgreSQL; SQLite holds the write lock
-_INSERT_EVENT = insert(EVENTS).returning(EVENTS.c.id)
-_MOVE_HEAD = (
-    update(INCIDENTS)
-    .where(INCIDENTS.c.id == bindparam("incident_id"))
-    .values(last_seq=bindparam("last_seq"), head_hash=bindparam("head_hash"))
-)
 
 
 class Store(
@@ -263,18 +255,7 @@ class Store(
             if takes_command:
                 message += f"; {actor} takes command"
                 data["commander"] = actor
-            self._append(
-                conn,
-                incident_id,
-                last_seq=row.last_seq,
-                head_hash=row.head_hash,
-                kind="status",
-                message=message,
-                actor=actor,
-                data=data,
-                at=when,
-                origin=self.origin,
-            )
+            self._append_within(conn, row, "status", message, actor, data, when)
             return Incident.from_row(self._incident_row(conn, incident_id))
 
     def take_command(self, incident_id: str, *, actor: str, at: datetime | None = None) -> Incident:
@@ -295,16 +276,9 @@ class Store(
             message = f"{actor} takes command"
             if row.commander:
                 message += f" from {row.commander}"
-            self._append(
-                conn,
-                incident_id,
-                last_seq=row.last_seq,
-                head_hash=row.head_hash,
-                kind="decision",
-                message=message,
-                actor=actor,
-                data={"commander": actor, "previous": row.commander},
-                at=self._event_time(row, at),
+            data = {"commander": actor, "previous": row.commander}
+            self._append_within(
+                conn, row, "decision", message, actor, data, self._event_time(row, at)
             )
             return Incident.from_row(self._incident_row(conn, incident_id))
 
@@ -322,7 +296,7 @@ class Store(
     ) -> Event:
         """Add one event to the end of the incident's timeline; returns it with its hash."""
         incident_id = normalise_incident_id(incident_id)
-        prepared = _prepare(NewEvent(kind, message, actor, data, at), self.origin)
+        prepared = prepare(kind, message, actor, data, at, self.origin)
         return self._appender.append(incident_id, [prepared])[0]
 
     def append_events(self, incident_id: str, events: Sequence[NewEvent]) -> list[Event]:
@@ -387,24 +361,15 @@ class Store(
                 head_hash=GENESIS_HASH,
             )
         )
-        self._append(
-            conn,
-            incident_id,
-            last_seq=0,
-            head_hash=GENESIS_HASH,
-            kind="status",
-            message=f"opened: {title}",
-            actor=actor,
-            data={
-                "to": "open",
-                "title": title,
-                "severity": severity,
-                "asset": asset,
-                "commander": commander,
-            },
-            at=at,
-            origin=self.origin,
-        )
+        data = {
+            "to": "open",
+            "title": title,
+            "severity": severity,
+            "asset": asset,
+            "commander": commander,
+        }
+        opening = prepare("status", f"opened: {title}", actor, data, at, self.origin)
+        self._appender.append_within(conn, incident_id, [opening], Head(0, GENESIS_HASH, at))
         return incident_id
 
     @staticmethod
@@ -427,82 +392,25 @@ class Store(
             )
         return when
 
-    @staticmethod
-    def _append(
+    def _append_within(
+        self,
         conn: Connection,
-        incident_id: str,
-        *,
-        last_seq: int,
-        head_hash: str,
+        row: Row[Any],
         kind: str,
         message: str,
         actor: str,
         data: Mapping[str, Any],
         at: datetime,
-        origin: Origin | None = None,
     ) -> Event:
-        """Write the event after `last_seq`/`head_hash` and move the head; the caller holds the
-        incident's lock and the transaction."""
-        seq = last_seq + 1
-        digest = event_hash(
-            incident_id=incident_id,
-            seq=seq,
-            at=at,
-            actor=actor,
-            kind=kind,
-            message=message,
-            data=data,
-            prev_hash=head_hash,
-            origin=origin,
-        )
-        event_id = conn.execute(
-            _INSERT_EVENT,
-            {
-                "incident_id": incident_id,
-                "seq": seq,
-                "at": at,
-                "actor": actor,
-                "kind": kind,
-                "message": message,
-                "data": canonical_json(data),
-                "prev_hash": head_hash,
-                "hash": digest,
-                "os_user": origin.os_user if origin else None,
-                "host": origin.host if origin else None,
-                "impersonated": origin.impersonated if origin else None,
-            },
-        ).scalar_one()
-        conn.execute(_MOVE_HEAD, {"incident_id": incident_id, "last_seq": seq, "head_hash": digest})
-        return Event(
-            id=int(event_id),
-            incident_id=incident_id,
-            seq=seq,
-            at=as_utc(at),
-            actor=actor,
-            kind=kind,
-            message=message,
-            data=dict(data),
-            prev_hash=head_hash,
-            hash=digest,
-            os_user=origin.os_user if origin else None,
-            host=origin.host if origin else None,
-            impersonated=origin.impersonated if origin else None,
-        )
+        """One event in the caller's write transaction, chained from `row` (the incident, read
+        under its lock), through the one append path."""
+        event = prepare(kind, message, actor, data, at, self.origin)
+        head = Head(row.last_seq, row.head_hash, as_utc(row.opened_at))
+        return self._appender.append_within(conn, row.id, [event], head)[0]
 
 
 def _prepare(event: NewEvent, origin: Origin) -> Prepared:
-    """Check and normalise one event before the transaction (nothing here needs the lock)."""
-    check_kind(event.kind)
-    data, data_text = normalise_data_text(event.data)
-    return Prepared(
-        kind=event.kind,
-        message=require_text(event.message, "the event message"),
-        actor=require_text(event.actor, "the actor"),
-        data=data,
-        data_text=data_text,
-        at=event.at,
-        origin=origin,
-    )
+    return prepare(event.kind, event.message, event.actor, event.data, event.at, origin)
 
 
 def _prepare_sqlite_path(path: Path, where: str) -> list[Path]:

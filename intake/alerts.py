@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,9 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from graph.errors import GraphError
 from incidents.alerts import ALERT_STATES, NO_ASSET, AlertOutcome, IncomingAlert
+from incidents.canonical import iso_utc
 from incidents.errors import InvalidValue
 from incidents.lifecycle import normalise_severity
 from intake.errors import BadPayload, IntakeConfigError
+from intake.grouping import GroupWriter
 
 if TYPE_CHECKING:
     from graph.model import Catalog
@@ -182,14 +183,23 @@ def parse_time(value: Any, where: str) -> datetime:
     """An RFC 3339 time as Alertmanager writes it (nanoseconds allowed), tz-aware UTC."""
     if not isinstance(value, str) or not value:
         raise BadPayload(f"{where}: must be an RFC 3339 time string")
-    text = _FRACTION.sub(r"\1", value.strip())
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadPayload(f"{where}: {value!r} is not an RFC 3339 time") from None
+    parsed = _parse_rfc3339(value)
+    if parsed is None:
+        raise BadPayload(f"{where}: {value!r} is not an RFC 3339 time")
     if parsed.tzinfo is None:
         raise BadPayload(f"{where}: {value!r} has no time zone")
-    return parsed.astimezone(UTC)
+    return parsed
+
+
+@lru_cache(maxsize=4096)
+def _parse_rfc3339(value: str) -> datetime | None:
+    """The parse itself, cached: a group's alerts share their times, and a storm repeats them
+    (`0001-01-01T00:00:00Z`, Alertmanager's "no end", on every firing alert)."""
+    try:
+        parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip()))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed
 
 
 def _strings(value: Any, where: str) -> dict[str, str]:
@@ -338,18 +348,20 @@ class AlertIntake:
         self.store = store
         self.mapper = mapper
         self.severities = dict(severities)
-        # SQLite lets one writer in at a time; queueing this process's requests on a lock is
-        # far cheaper than letting them contend through SQLite's busy-timeout back-off.
-        self._one_writer = threading.Lock() if store.backend == "sqlite" else None
+        # One writer at a time per process, each writing every batch queued meanwhile in one
+        # transaction (intake/grouping.py): SQLite lets one writer in at a time anyway, and
+        # queueing on a lock is far cheaper than contending through its busy-timeout back-off.
+        self._writer = GroupWriter(lambda alerts: store.record_alerts(alerts, actor=ACTOR))
 
     def incoming(self, hook: Webhook) -> tuple[list[IncomingAlert], list[dict[str, Any]]]:
         """The webhook's alerts placed on assets and worded; plus the ones placed on no asset."""
         alerts: list[IncomingAlert] = []
         unmapped: list[dict[str, Any]] = []
+        mapper = self.mapper  # one catalog for the whole webhook, even if it is reloaded now
         for alert in hook.alerts:
             labels, annotations = alert["labels"], alert["annotations"]
             name = labels["alertname"]
-            placement = self.mapper.place(labels)
+            placement = mapper.place(labels)
             summary = (annotations.get("summary") or "").strip()
             title = summary or name
             if placement.asset is None:
@@ -368,8 +380,10 @@ class AlertIntake:
                 "fingerprint": alert["fingerprint"],
                 "labels": labels,
                 "annotations": annotations,
-                "starts_at": alert["startsAt"],
-                "ends_at": alert["endsAt"],
+                # As the canonical text writes a time: the data stays plain JSON, which the
+                # store copies in one walk instead of encoding and parsing it back.
+                "starts_at": iso_utc(alert["startsAt"]),
+                "ends_at": iso_utc(alert["endsAt"]) if alert["endsAt"] else None,
                 "generator_url": alert["generatorURL"],
                 "receiver": hook.receiver,
                 "group_key": hook.group_key,
@@ -395,11 +409,7 @@ class AlertIntake:
         """Parse, check, place and record one webhook body: all of it, or (on any error) none."""
         hook = parse_webhook(parse_json(body))
         alerts, unmapped = self.incoming(hook)
-        if self._one_writer is None:
-            outcomes = self.store.record_alerts(alerts, actor=ACTOR)
-        else:
-            with self._one_writer:
-                outcomes = self.store.record_alerts(alerts, actor=ACTOR)
+        outcomes = self._writer.write(alerts)
         unplaced = [o for a, o in zip(alerts, outcomes, strict=True) if a.asset is None]
         for entry, outcome in zip(unmapped, unplaced, strict=True):
             entry["incident"] = outcome.incident_id

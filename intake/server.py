@@ -15,11 +15,13 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from graph.watch import CatalogWatch
 from incidents.store import Store
 from intake.alerts import AlertIntake, AssetMapper, severity_map
 from intake.app import IntakeService, create_app
 from intake.auth import check_bind, load_token
 from intake.lineage import LineageIntake
+from intake.reload import CatalogReloader
 from workspace.model import Workspace
 
 DEFAULT_HOST = "127.0.0.1"
@@ -28,11 +30,13 @@ DEFAULT_PORT = 8787
 
 @dataclass
 class Intake:
-    """A built intake: the service the app serves and the store it owns (close it when done)."""
+    """A built intake: the service the app serves, the store it owns (close it when done) and
+    the catalog reloader (start it to follow the catalog's files)."""
 
     service: IntakeService
     store: Store
     problems: list[str]
+    reloader: CatalogReloader
 
 
 def build_intake(workspace: Workspace, host: str = DEFAULT_HOST) -> Intake:
@@ -44,6 +48,8 @@ def build_intake(workspace: Workspace, host: str = DEFAULT_HOST) -> Intake:
     token = load_token(workspace.root, config.intake.get("token_file"))
     check_bind(host, token)
     severities = severity_map(config.alert_severities)
+    # The files' stamps before they are read: an edit made during the load is seen as a change.
+    watch = CatalogWatch(workspace.catalog_paths, workspace.lineage_paths)
     catalog = load_catalog(
         workspace.catalog_paths, workspace.lineage_paths, cache_dir=workspace.cache_dir
     )
@@ -53,7 +59,8 @@ def build_intake(workspace: Workspace, host: str = DEFAULT_HOST) -> Intake:
     service = IntakeService(
         alerts=alerts, ping=store.ping, token=token, lineage=LineageIntake(store).ingest
     )
-    return Intake(service, store, list(mapper.problems))
+    reloader = CatalogReloader(workspace, alerts, config.alerts, watch)
+    return Intake(service, store, list(mapper.problems), reloader)
 
 
 def serve(workspace: Workspace, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
@@ -73,6 +80,7 @@ def serve(workspace: Workspace, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
         file=sys.stderr,
         flush=True,
     )
+    intake.reloader.start()
     try:
         uvicorn.run(
             create_app(intake.service),
@@ -84,4 +92,5 @@ def serve(workspace: Workspace, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
             timeout_graceful_shutdown=5,
         )
     finally:
+        intake.reloader.stop()
         intake.store.close()

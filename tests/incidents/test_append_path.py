@@ -12,7 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from incidents.canonical import canonical_json, chain_hash, event_hash, normalise_data_text
+from incidents.canonical import (
+    as_utc,
+    canonical_json,
+    chain_hash,
+    event_hash,
+    iso_utc,
+    normalise_data_text,
+    sqlite_time,
+    utc_texts,
+)
 from incidents.errors import IncidentNotFound, InvalidValue, StoreUnavailable
 from incidents.records import NewEvent
 from incidents.store import Store
@@ -56,10 +65,33 @@ def test_the_fast_hash_is_the_event_hash_byte_for_byte(
 ) -> None:
     clean, text_ = normalise_data_text(data)
     assert text_ == canonical_json(clean)
+    read_back = json.loads(text_)
+    assert clean == read_back and json.dumps(clean) == json.dumps(read_back)  # same key order
     fields = dict(incident_id=incident_id, seq=seq, at=at, actor=actor, kind=kind, message=message)
     assert chain_hash(**fields, data_text=text_, prev_hash=prev_hash) == event_hash(
         **fields, data=clean, prev_hash=prev_hash
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    at=st.datetimes(
+        min_value=datetime(1, 1, 1), timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7))])
+    )
+)
+def test_both_texts_of_a_time_are_the_slow_functions_texts(at: datetime) -> None:
+    """The append path renders a time once for the hash and once for SQLite's column."""
+    assert utc_texts(at) == (iso_utc(at), sqlite_time(as_utc(at)))
+
+
+def test_data_copied_on_the_fast_way_is_a_copy() -> None:
+    data = {"b": [1, {"c": 2.5}], "a": None}
+    clean, text_ = normalise_data_text(data)
+    data["b"][1]["c"] = 3  # type: ignore[index]
+    assert clean == {"a": None, "b": [1, {"c": 2.5}]} and list(clean) == ["a", "b"]
+    assert text_ == '{"a":null,"b":[1,{"c":2.5}]}'
+    with pytest.raises(InvalidValue, match="not JSON"):
+        normalise_data_text({"x": float("nan")})
 
 
 def test_data_whose_keys_sort_differently_as_text_gets_the_canonical_text() -> None:
@@ -151,7 +183,8 @@ def test_two_stores_taking_turns_on_one_incident_keep_one_chain(
     database_url: str, clock: ManualClock
 ) -> None:
     """Each store remembers the head it wrote last; when the other store has moved it, the
-    append must notice and chain from the real head (PostgreSQL's one-statement path)."""
+    append must notice and chain from the real head (the conditional move of the head on both
+    backends: one statement on PostgreSQL, under the write lock on SQLite)."""
     with Store.open(database_url, clock=clock) as a, Store.open(database_url, clock=clock) as b:
         incident = a.open_incident("Partial loads", ASSET, actor="alice")
         for n in range(6):
