@@ -304,6 +304,7 @@ def measure_size(
     _progress(f"[{label}] cold load: oncall graph stats")
     try:
         cold.ours, cold_rss = run_oncall(["-w", ws, "graph", "stats"])
+        cold.detail["peak_rss_mib"] = cold_rss
     except MeasureError as exc:
         cold.status, cold.note = "error", str(exc)
     _progress(f"[{label}] parse-only floor")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from graph.contamination import (
     Contamination,
@@ -13,6 +14,7 @@ from graph.contamination import (
     DatasetNames,
     RunLike,
     bad_window_of_run,
+    check_window,
     contamination,
 )
 from graph.model import Catalog
@@ -29,27 +31,39 @@ def parse_time(text: str, option: str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+class RunHistory(Protocol):
+    """Where the runs come from (`incidents.store.Store` is one): only what the analysis of a
+    window needs is read, so a question about the last day of a year of history stays fast."""
+
+    def lineage_run(self, run_id: str) -> RunLike | None: ...
+
+    def contamination_runs(self, since: datetime) -> Sequence[RunLike]: ...
+
+
 def analyse(
     catalog: Catalog,
-    runs: Sequence[RunLike],
+    history: RunHistory,
     asset: str | None,
     since: str | None,
     until: str | None,
     run_id: str | None,
 ) -> Contamination:
-    """The analysis for the window given as ASSET with since/until, or as the bad run."""
+    """The analysis for the window given as ASSET with since/until, or as the bad run, over
+    only the runs of the history that can matter to that window."""
     repaired = parse_time(until, "--until") if until is not None else None
     if run_id is not None:
         if since is not None:
             raise ContaminationError("give either --run or --since, not both")
-        run, start = bad_window_of_run(runs, run_id)
+        found = history.lineage_run(run_id)
+        run, start = bad_window_of_run([found] if found is not None else [], run_id)
         ref = written_by(catalog, run, asset)
     else:
         if asset is None or since is None:
             raise ContaminationError("give ASSET and --since (or --run RUN_ID)")
         ref = catalog.resolve(asset).ref
         start = parse_time(since, "--since")
-    return contamination(catalog, runs, ref, start, repaired)
+    check_window(start, repaired)  # before reading any history
+    return contamination(catalog, history.contamination_runs(start), ref, start, repaired)
 
 
 def written_by(catalog: Catalog, run: RunLike, asset: str | None) -> str:

@@ -34,12 +34,13 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from graph.gcpause import paused_gc
 from graph.model import Catalog
-from graph.sources import Sources, verify
+from graph.sources import Sources, Stamp, changed_files, verify
 
 MAGIC = b"oncall catalog cache\n"
 FORMAT_VERSION = 3  # 3: OpenLineage refs keep their case (graph.olnames)
@@ -51,6 +52,9 @@ _RAW = "\0raw"  # (_RAW, n) in the structure stands for raw section n
 _SKELETON_MAX = 32
 
 _code_key: str | None = None
+
+SourcesState = tuple[dict[str, Stamp], list[Any], list[str]]
+"""`Sources.state()`: what a cached catalog was built from."""
 
 
 def cache_file(
@@ -86,17 +90,14 @@ def read_cached(
     path = cache_file(cache_dir, catalog_paths, lineage_paths)
     try:
         with open(path, "rb") as handle:
-            if handle.read(len(MAGIC)) != MAGIC:
-                return None
-            length = int.from_bytes(handle.read(_LENGTH_BYTES), "little")
-            header = marshal.loads(handle.read(length))
-            if header["code"] != code_key():
+            header, start = _read_header(handle)
+            if header is None:
                 return None
             valid, refreshed = verify(header["sources"])
             if not valid:
                 return None
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        payload = memoryview(mapped)[_aligned(len(MAGIC) + _LENGTH_BYTES + length) :]
+        payload = memoryview(mapped)[start:]
         catalog = _decode(payload, header)
     except Exception:
         return None
@@ -105,17 +106,77 @@ def read_cached(
     return catalog
 
 
+@dataclass(frozen=True)
+class Stale:
+    """A cached catalog whose files' contents changed since it was written (`read_changed`)."""
+
+    catalog: Catalog
+    sources: SourcesState  # what it was built from; unchanged files' stamps refreshed
+    changed: dict[str, tuple[bytes, Stamp, bytes]]  # file → (bytes now, stamp now, old digest)
+    structure: tuple[memoryview, int]  # its marshalled structure and raw section count, for
+    # `write_cached(same_structure=...)`
+
+
+def read_changed(
+    cache_dir: Path, catalog_paths: Sequence[Path], lineage_paths: Sequence[Path]
+) -> Stale | None:
+    """The cached catalog although some of its files' contents changed since: with the record
+    of what it was built from (unchanged files' stamps refreshed) and the changed files (their
+    bytes now, their stamps now, the digests it was built from), for `graph.patch`. None when
+    there is no usable cache, nothing changed, or something besides file contents did (a file
+    appeared or went, a listing differs)."""
+    path = cache_file(cache_dir, catalog_paths, lineage_paths)
+    try:
+        with open(path, "rb") as handle:
+            header, start = _read_header(handle)
+            if header is None:
+                return None
+            changed = changed_files(header["sources"])
+            if not changed:
+                return None
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        payload = memoryview(mapped)[start:]
+        catalog = _decode(payload, header)
+    except Exception:
+        return None
+    structure = payload[: header["structure"]]
+    return Stale(catalog, header["sources"], changed, (structure, len(header["raws"])))
+
+
+def _read_header(handle: BinaryIO) -> tuple[dict[str, Any] | None, int]:
+    """The header of an open cache file and where its payload starts; None as the header when
+    the file is not a cache written by this code."""
+    if handle.read(len(MAGIC)) != MAGIC:
+        return None, 0
+    length = int.from_bytes(handle.read(_LENGTH_BYTES), "little")
+    header = marshal.loads(handle.read(length))
+    if header["code"] != code_key():
+        return None, 0
+    return header, _aligned(len(MAGIC) + _LENGTH_BYTES + length)
+
+
 def write_cached(
     cache_dir: Path,
     catalog_paths: Sequence[Path],
     lineage_paths: Sequence[Path],
-    sources: Sources,
+    sources: Sources | SourcesState,
     catalog: Catalog,
+    *,
+    same_structure: tuple[memoryview, int] | None = None,
 ) -> None:
-    """Store `catalog` as built from `sources`; failing to store it changes nothing."""
-    raws: list[bytes] = []
+    """Store `catalog` as built from `sources` (what a load observed, or its recorded state);
+    failing to store it changes nothing.
+
+    `same_structure`: the marshalled structure (and raw section count) of a cache this catalog
+    differs from only in raw sections (a patch of packed text columns, `graph.patch`): it is
+    copied as it is instead of marshalling a million strings again."""
+    raws: list[bytes | memoryview] = []
     try:
-        structure = marshal.dumps(_take_raws(catalog.state(), raws))
+        skeleton = _take_raws(catalog.state(), raws)
+        if same_structure is not None and len(raws) == same_structure[1]:
+            structure: bytes | memoryview = same_structure[0]
+        else:
+            structure = marshal.dumps(skeleton)
     except ValueError:  # something marshal cannot hold slipped into the state: do not cache
         return
     parts: list[bytes | memoryview] = [structure]
@@ -130,7 +191,7 @@ def write_cached(
         offset += len(raw)
     header = {
         "code": code_key(),
-        "sources": sources.state(),
+        "sources": sources.state() if isinstance(sources, Sources) else sources,
         "structure": len(structure),
         "raws": layout,
     }
@@ -144,8 +205,13 @@ def _decode(payload: memoryview, header: dict[str, Any]) -> Catalog:
         return Catalog.from_state(_put_raws(structure, raws))
 
 
-def _take_raws(value: Any, raws: list[bytes]) -> Any:
-    """`value` with each large byte string in its skeleton moved to `raws`, leaving a marker."""
+def _take_raws(value: Any, raws: list[bytes | memoryview]) -> Any:
+    """`value` with each large byte string in its skeleton moved to `raws`, leaving a marker.
+    A catalog read from a cache holds its raw sections as views of the mapped file: they are
+    raw sections again, by their size in bytes."""
+    if isinstance(value, memoryview) and value.nbytes >= RAW_MIN_BYTES:
+        raws.append(value.cast("B") if value.format != "B" else value)
+        return (_RAW, len(raws) - 1)
     if isinstance(value, bytes) and len(value) >= RAW_MIN_BYTES:
         raws.append(value)
         return (_RAW, len(raws) - 1)

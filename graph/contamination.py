@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from graph.errors import AmbiguousAsset, AssetNotFound, GraphError
+from graph.gcpause import paused_gc
 from graph.model import Catalog
 from graph.olnames import lineage_ref
 from graph.queries import blast_radius
@@ -194,12 +195,33 @@ def contamination(
     since: datetime,
     until: datetime | None = None,
 ) -> Contamination:
-    """What read `asset` (a canonical ref) while it was bad, and what that made bad, in order."""
+    """What read `asset` (a canonical ref) while it was bad, and what that made bad, in order.
+
+    Only runs with an event at or after `since` can be tainted or repair anything; of the
+    others only the last write of each dataset counts (for the clean list's reasons), which is
+    what `Store.contamination_runs(since)` returns: the answer is the same as over every run.
+    """
+    check_window(since, until)
+    with paused_gc():  # 100k runs make 200k timeline entries, none of them in a cycle
+        return _replay(catalog, runs, asset, since, until)
+
+
+def check_window(since: datetime, until: datetime | None) -> None:
+    """Refuse a window that ends before it starts (before any history is read for it)."""
     if until is not None and until < since:
         raise ContaminationError(
             f"the window ends {_text_time(until)} before it starts ({_text_time(since)}): "
             "--until must not precede --since"
         )
+
+
+def _replay(
+    catalog: Catalog,
+    runs: Iterable[RunLike],
+    asset: str,
+    since: datetime,
+    until: datetime | None,
+) -> Contamination:
     names = DatasetNames(catalog)
     source = asset
     timeline: list[tuple[datetime, int, int, RunLike]] = []
@@ -208,7 +230,7 @@ def contamination(
         timeline.append((read, _READ, number, run))
         wrote = run.ended_at or run.last_event_at
         timeline.append((wrote, _WRITE if read < wrote else _LATE_WRITE, number, run))
-    timeline.sort(key=lambda item: (item[0], item[1], item[2]))
+    timeline.sort()  # by time, step, then position: positions differ, runs are never compared
 
     source_entry = ContaminatedAsset(source, 0, [source], since, _owner(catalog, source))
     entries: dict[str, ContaminatedAsset] = {source: source_entry}

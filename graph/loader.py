@@ -56,7 +56,9 @@ def load_catalog(
     Raises CatalogError only when a given path does not exist. With a `cache_dir`, a catalog
     cached there from the same files is returned instead of reading them, and a fresh load is
     cached there (see `graph.cache` for when a cache counts as the same); each file's parse is
-    cached there too (`graph.parts`), so after one file changed only that file is parsed again.
+    cached there too (`graph.parts`), so after one file changed only that file is parsed again,
+    and when the edit changed only what entities say about themselves (descriptions, titles,
+    tags...), the cached catalog is patched in place instead (`graph.patch`).
 
     `workers`: processes parsing catalog files at once; None picks the CPU count when there is
     enough text to be worth it, 1 parses in this process. The result is the same either way.
@@ -68,6 +70,11 @@ def load_catalog(
         cached = read_cached(cache_dir, catalog_paths, lineage_paths)
         if cached is not None:
             return cached
+        from graph.patch import patch_cached
+
+        patched = patch_cached(cache_dir, catalog_paths, lineage_paths)
+        if patched is not None:
+            return patched
     sources = Sources()
     parts = PartCache(Path(cache_dir) / "parts", code_key()) if cache_dir is not None else None
     catalog = _read_files(list(catalog_paths), list(lineage_paths), sources, parts, workers)

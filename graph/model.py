@@ -120,6 +120,20 @@ class Catalog:
         self.group_members = {group: list(users) for group, users in members.items()}
         self.rotations_by_owner = by_owner
 
+    def with_table(self, table: EntityTable) -> Catalog:
+        """The same catalog over a patched table (`EntityTable.with_rows`: same rows, same refs
+        and names, so the edges, problems and indexes still hold)."""
+        if len(table) != len(self.table):
+            raise ValueError("a patched table has the same rows")
+        return Catalog(
+            table,
+            self.edges,
+            self.problems,
+            self.rotations,
+            (self.names, self.group_members, self.rotations_by_owner),
+            duplicates=self.duplicates,
+        )
+
     # -- the cache's form -----------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:

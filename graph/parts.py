@@ -153,6 +153,11 @@ class PartCache:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
 
+    def remove(self, key: str) -> None:
+        """Drop one part (its file changed and the new part is stored under another key)."""
+        with contextlib.suppress(OSError):
+            os.unlink(self.directory / f"{key}.part")
+
     def keep_only(self, keys: set[str]) -> None:
         """Remove parts no longer used (an edited file leaves its old part behind)."""
         with contextlib.suppress(OSError):

@@ -82,6 +82,24 @@ def verify(state: tuple[dict[str, Stamp], list[Any], list[str]]) -> tuple[bool, 
 
     A refreshed stamp is updated in `state` in place, so the caller can store it again.
     """
+    changed, refreshed = _check(state, allow_changes=False)
+    return changed is not None, refreshed
+
+
+def changed_files(
+    state: tuple[dict[str, Stamp], list[Any], list[str]],
+) -> dict[str, tuple[bytes, Stamp, bytes]] | None:
+    """The files whose content changed since `state` was recorded, each as (its bytes now, its
+    stamp now, the digest recorded), when nothing else did (the same listings, no absent file
+    appeared, every file still readable); None otherwise. Unchanged files' stamps are refreshed
+    in `state` as `verify` does; changed ones are left for the caller."""
+    changed, _refreshed = _check(state, allow_changes=True)
+    return changed
+
+
+def _check(
+    state: tuple[dict[str, Stamp], list[Any], list[str]], *, allow_changes: bool
+) -> tuple[dict[str, tuple[bytes, Stamp, bytes]] | None, bool]:
     files, listings, absent = state
     for kind, where, what, names in listings:
         if kind == "walk":
@@ -89,18 +107,19 @@ def verify(state: tuple[dict[str, Stamp], list[Any], list[str]]) -> tuple[bool, 
         else:
             found = _glob(Path(where), what)
         if _names(found) != tuple(names):
-            return False, False
+            return None, False
     if any(Path(path).is_file() for path in absent):
-        return False, False
+        return None, False
     refreshed = False
+    changed: dict[str, tuple[bytes, Stamp, bytes]] = {}
     for path, stamp in files.items():
         if stamp is None:
-            return False, False  # it could not be read: perhaps it can now
+            return None, False  # it could not be read: perhaps it can now
         size, mtime_ns, known = stamp
         try:
             info = os.stat(path)
         except OSError:
-            return False, False
+            return None, False
         if info.st_size == size and info.st_mtime_ns == mtime_ns:
             continue
         try:
@@ -108,14 +127,17 @@ def verify(state: tuple[dict[str, Stamp], list[Any], list[str]]) -> tuple[bool, 
                 info = os.fstat(handle.fileno())
                 data = handle.read()
         except OSError:
-            return False, False
-        if digest(data) != known:
-            return False, False
+            return None, False
+        now = digest(data)
         mtime_ns = _trusted_mtime(info.st_mtime_ns)
-        if mtime_ns != UNTRUSTED_MTIME:
+        if now != known:
+            if not allow_changes:
+                return None, False
+            changed[path] = (data, (info.st_size, mtime_ns, now), known)
+        elif mtime_ns != UNTRUSTED_MTIME:
             files[path] = (info.st_size, mtime_ns, known)
             refreshed = True
-    return True, refreshed
+    return changed, refreshed
 
 
 def _trusted_mtime(mtime_ns: int) -> int:

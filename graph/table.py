@@ -49,6 +49,19 @@ SHARED_COLUMNS: frozenset[str] = frozenset(
 # column, so loading them costs nothing until a row is read.
 PACKED_COLUMNS: frozenset[str] = frozenset({"title", "description", "email", "display_name"})
 INT_COLUMNS: frozenset[str] = frozenset({"file", "line"})
+# What an entity says about itself only: nothing else in a catalog (edges, problems, indexes,
+# duplicates) is derived from these, so a file that changed only them can be patched in place
+# (`EntityTable.with_rows`, `graph.patch`).
+PATCHABLE: tuple[str, ...] = (
+    "title",
+    "description",
+    "type",
+    "tags",
+    "lifecycle",
+    "email",
+    "display_name",
+    "alert_selector",
+)
 
 Column = Sequence[Any]
 
@@ -121,6 +134,29 @@ class PackedText(Sequence["str | None"]):
 
     def state(self) -> tuple[bytes, bytes, bytes]:
         return bytes(self.data), _bytes(self.starts), bytes(self.nulls)
+
+    def replaced(self, rows: Mapping[int, str | None]) -> PackedText:
+        """A copy with the given rows' text replaced: the bytes between them are copied whole
+        and only the offsets after a changed row move (no row is decoded)."""
+        data, starts = self.data, self.starts
+        nulls = bytearray(self.nulls)
+        offsets = array("q", starts)
+        pieces: list[bytes | memoryview] = []
+        copied = shift = 0
+        changed = sorted(rows)
+        for number, row in enumerate(changed):
+            value = rows[row]
+            encoded = value.encode("utf-8") if value else b""
+            nulls[row] = value is None
+            pieces.append(memoryview(data)[copied : starts[row]])
+            pieces.append(encoded)
+            copied = starts[row + 1]
+            shift += len(encoded) - (starts[row + 1] - starts[row])
+            following = changed[number + 1] if number + 1 < len(changed) else len(nulls)
+            for i in range(row + 1, following + 1):
+                offsets[i] += shift
+        pieces.append(memoryview(data)[copied:])
+        return PackedText(b"".join(pieces), offsets, bytes(nulls))
 
     @classmethod
     def from_state(
@@ -247,6 +283,28 @@ class EntityTable:
         if self._specs_blob is None:
             self._specs_blob = marshal.dumps(_to_plain(self._specs or {}))
         return self._specs_blob
+
+    def with_rows(self, entities: Mapping[int, Entity]) -> EntityTable:
+        """A copy with the given rows' `PATCHABLE` fields taken from `entities`; every other
+        field, and the spec, must be the same already (see `graph.patch`). Unchanged columns are
+        shared, and so are the specs and the row index."""
+        columns = list(self.columns)
+        for name in PATCHABLE:
+            position = COLUMNS.index(name)
+            column = columns[position]
+            values = {row: getattr(e, name) for row, e in entities.items()}
+            if all(column[row] == value for row, value in values.items()):
+                continue
+            if isinstance(column, PackedText):
+                columns[position] = column.replaced(values)
+            else:
+                patched = list(column)
+                for row, value in values.items():
+                    patched[row] = value
+                columns[position] = tuple(patched)
+        table = EntityTable(columns, self.files, self._specs, self._specs_blob)
+        table._index = self._index
+        return table
 
     # -- reading --------------------------------------------------------------------------------
 

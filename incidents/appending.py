@@ -70,6 +70,10 @@ EVENT_COLUMNS: tuple[str, ...] = (
 """The columns an append writes, in the order `_values` lists them."""
 
 
+_SQLITE_ROWS = 500
+"""Events per multi-row INSERT on SQLite: 6,000 parameters, well under its limit (32,766)."""
+
+
 class Prepared(NamedTuple):
     """One event checked, normalised and with its data's canonical text, before it has a place
     in the chain (seq, prev_hash and hash come from the head inside the transaction). Tuples,
@@ -186,6 +190,10 @@ class Appender:
             self._head_sql = "SELECT last_seq, head_hash, opened_at FROM incidents WHERE id = ?"
             self._insert_sql = (
                 f"INSERT INTO events ({names}) VALUES ({', '.join(['?'] * len(EVENT_COLUMNS))})"
+            )
+            self._many_sql = SqlBySize(
+                f"INSERT INTO events ({names}) VALUES {{rows}} RETURNING seq, id",
+                "(" + ", ".join(["?"] * len(EVENT_COLUMNS)) + ")",
             )
             self._move_sql = "UPDATE incidents SET last_seq = ?, head_hash = ? WHERE id = ?"
             self._move_if_sql = self._move_sql + " AND last_seq = ? AND head_hash = ?"
@@ -312,11 +320,17 @@ class Appender:
         return head, linked, self._insert_sqlite(cursor, incident_id, linked)
 
     def _insert_sqlite(self, cursor: Any, incident_id: str, linked: list[Linked]) -> list[int]:
-        ids = []
-        for item in linked:
-            cursor.execute(self._insert_sql, self._values(incident_id, item))
-            ids.append(int(cursor.lastrowid))
-        return ids
+        """One event by its own INSERT (its id is `lastrowid`); several by one multi-row INSERT
+        … RETURNING, in chunks within SQLite's parameter limit."""
+        if len(linked) == 1:
+            cursor.execute(self._insert_sql, self._values(incident_id, linked[0]))
+            return [int(cursor.lastrowid)]
+        by_seq: dict[int, int] = {}
+        for first in range(0, len(linked), _SQLITE_ROWS):
+            chunk = linked[first : first + _SQLITE_ROWS]
+            params = [value for item in chunk for value in self._values(incident_id, item)]
+            by_seq.update(cursor.execute(self._many_sql.sql(len(chunk)), params).fetchall())
+        return [int(by_seq[item.seq]) for item in linked]
 
     def _append_if_head(
         self, incident_id: str, head: Head, events: Sequence[Prepared]

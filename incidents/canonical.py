@@ -134,6 +134,7 @@ def normalise_data_text(
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)
 _NOT_PLAIN = object()
 
 
@@ -141,27 +142,34 @@ def _plain_copy(value: Any) -> Any:
     """A copy of `value` equal to `json.loads(canonical_json(value))` (dict keys in sorted
     order, as the stored text has them), or `_NOT_PLAIN` when it holds anything but string
     keys, lists and JSON scalars (those take the encode-and-parse way). Half the cost of
-    parsing the text back, on every append."""
+    parsing the text back, on every append; scalars are copied without a call."""
     kind = type(value)
     if kind is dict:
-        if not all(type(key) is str for key in value):
+        try:
+            keys = sorted(value)
+        except TypeError:  # keys of several types: not plain
             return _NOT_PLAIN
         copied = {}
-        for key in sorted(value):
-            item = _plain_copy(value[key])
-            if item is _NOT_PLAIN:
+        for key in keys:
+            if type(key) is not str:
                 return _NOT_PLAIN
+            item = value[key]
+            if type(item) not in _SCALAR_TYPES:
+                item = _plain_copy(item)
+                if item is _NOT_PLAIN:
+                    return _NOT_PLAIN
             copied[key] = item
         return copied
     if kind is list:
         items = []
-        for element in value:
-            item = _plain_copy(element)
-            if item is _NOT_PLAIN:
-                return _NOT_PLAIN
+        for item in value:
+            if type(item) not in _SCALAR_TYPES:
+                item = _plain_copy(item)
+                if item is _NOT_PLAIN:
+                    return _NOT_PLAIN
             items.append(item)
         return items
-    return value if kind in _SCALARS else _NOT_PLAIN
+    return value if kind in _SCALAR_TYPES else _NOT_PLAIN
 
 
 def _plain(value: Any) -> bool:

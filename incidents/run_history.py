@@ -19,14 +19,25 @@ accepted and not stored here (they count as not new).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    bindparam,
+    func,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 
 from incidents.base import StoreBase
 from incidents.canonical import as_utc
@@ -36,6 +47,7 @@ from incidents.models import (
     LINEAGE_RUN_EVENTS,
     LINEAGE_RUNS,
     LINEAGE_SOURCES,
+    UTCDateTime,
 )
 
 RUN_EVENT_TYPES: tuple[str, ...] = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
@@ -218,6 +230,68 @@ class RunHistoryMixin(StoreBase):
         records.sort(key=lambda r: (r.read_at, r.run_id))
         return records
 
+    def contamination_runs(self, since: datetime) -> list[RunRecord]:
+        """What `graph.contamination.contamination(..., since)` needs of the history, and
+        nothing more: its answer over these records is its answer over `run_records()`.
+
+        - every run with an event at or after `since`, in full;
+        - of the runs whose last event came before `since`, for each dataset, only the run
+          that last wrote it (the one the analysis would name in "last written … by run …"),
+          with that output and no inputs. Such a run read and wrote before anything was bad,
+          so it cannot be tainted and repairs nothing: its last write is all that counts.
+
+        A dataset some run wrote at or after `since` needs no earlier write: the later one is
+        last. "Last" is the analysis's own order: end time, then read time and run id (the
+        order `run_records` returns; at one end time, a write at the instant of its read comes
+        after the others, which read earlier, so read time already orders it). Rows are
+        read as plain columns and their times converted here, not through the ORM's type
+        machinery: at 100k runs that conversion was most of the time.
+        """
+        start = as_utc(since)
+        with self._db.read() as conn, _paused_gc():
+            records = _runs_active_since(conn, start, self.backend)
+            rewritten = {
+                (d.namespace, d.name)
+                for r in records
+                if r.ended_at is not None and r.ended_at >= start
+                for d in r.outputs
+            }
+            datasets = LINEAGE_RUN_DATASETS
+            written = conn.execute(
+                select(datasets.c.namespace, datasets.c.name)
+                .where(datasets.c.direction == "output")
+                .distinct()
+            ).all()
+            pairs = [(ns, name) for ns, name in written if (ns, name) not in rewritten]
+            records.extend(_last_writers_before(conn, start, pairs, self.backend))
+            records.sort(key=_read_order)
+        return records
+
+    def has_run_history(self) -> bool:
+        """Whether any run was recorded (an analysis then has something to replay)."""
+        with self._db.read() as conn:
+            return conn.execute(select(LINEAGE_RUNS.c.run_id).limit(1)).first() is not None
+
+    def lineage_run(self, run_id: str) -> RunRecord | None:
+        """One run with what it read and wrote, or None when no event of it was recorded."""
+        runs, datasets = LINEAGE_RUNS, LINEAGE_RUN_DATASETS
+        with self._db.read() as conn:
+            row = conn.execute(
+                select(*_raw_run_columns(self.backend)).where(runs.c.run_id == run_id)
+            ).first()
+            if row is None:
+                return None
+            rows = conn.execute(
+                select(
+                    datasets.c.direction, datasets.c.namespace, datasets.c.name, datasets.c.version
+                )
+                .where(datasets.c.run_id == run_id)
+                .order_by(datasets.c.id)
+            ).all()
+        reads = {run_id: [RunDataset(*r[1:]) for r in rows if r.direction == "input"]}
+        writes = {run_id: [RunDataset(*r[1:]) for r in rows if r.direction != "input"]}
+        return _raw_record(row, reads, writes, _time_parser(self.backend))
+
     def count_lineage_events(self) -> int:
         with self._db.read() as conn:
             return int(conn.execute(select(func.count()).select_from(LINEAGE_RUN_EVENTS)).scalar())
@@ -356,6 +430,170 @@ class RunHistoryMixin(StoreBase):
                 }
             )
         conn.execute(statement, params)
+
+
+_RUN_COLUMNS = (
+    LINEAGE_RUNS.c.run_id,
+    LINEAGE_RUNS.c.job_namespace,
+    LINEAGE_RUNS.c.job_name,
+    LINEAGE_RUNS.c.state,
+    LINEAGE_RUNS.c.started_at,
+    LINEAGE_RUNS.c.first_event_at,
+    LINEAGE_RUNS.c.last_event_at,
+    LINEAGE_RUNS.c.ended_at,
+    LINEAGE_RUNS.c.parent_run_id,
+)
+
+
+def _raw_run_columns(backend: str) -> tuple[Any, ...]:
+    """`_RUN_COLUMNS` with the times as the driver gives them, for `_time_parser` to convert
+    without the per-value type machinery (at 100k runs that conversion was most of the read).
+    SQLite keeps naive UTC text, always with microseconds (see `UTCDateTime`): the query adds
+    the zone, so each value is one `fromisoformat` away from what `UTCDateTime` returns."""
+    if backend != "sqlite":
+        return tuple(column.label(column.name) for column in _RUN_COLUMNS)
+    return tuple(
+        (type_coerce(column, String) + "+00:00").label(column.name)
+        if isinstance(column.type, UTCDateTime)
+        else column
+        for column in _RUN_COLUMNS
+    )
+
+
+def _time_parser(backend: str) -> Callable[[Any], datetime]:
+    """How a time column of `_raw_run_columns` becomes the aware UTC datetime `UTCDateTime`
+    would give."""
+    return datetime.fromisoformat if backend == "sqlite" else as_utc
+
+
+def _runs_active_since(conn: Connection, start: datetime, backend: str) -> list[RunRecord]:
+    """Every run with an event at or after `start`, with what it read and wrote (in the
+    order the events named them, as `run_records` gives them)."""
+    runs, datasets = LINEAGE_RUNS, LINEAGE_RUN_DATASETS
+    rows = conn.execute(
+        select(*_raw_run_columns(backend)).where(runs.c.last_event_at >= start)
+    ).all()
+    named = conn.execute(
+        select(
+            datasets.c.run_id,
+            datasets.c.direction,
+            datasets.c.namespace,
+            datasets.c.name,
+            datasets.c.version,
+        )
+        .join(runs, runs.c.run_id == datasets.c.run_id)
+        .where(runs.c.last_event_at >= start)
+        .order_by(datasets.c.id)
+    ).all()
+    shared: dict[tuple[str, str, str | None], RunDataset] = {}
+    reads: dict[str, list[RunDataset]] = {}
+    writes: dict[str, list[RunDataset]] = {}
+    for run_id, direction, namespace, name, version in named:
+        key = (namespace, name, version)
+        found = shared.get(key)  # one object per dataset, however many runs name it
+        if found is None:
+            found = shared[key] = RunDataset(namespace, name, version)
+        target = reads if direction == "input" else writes
+        target.setdefault(run_id, []).append(found)
+    parse = _time_parser(backend)
+    return [_raw_record(row, reads, writes, parse) for row in rows]
+
+
+def _last_writers_before(
+    conn: Connection, start: datetime, pairs: list[tuple[str, str]], backend: str
+) -> list[RunRecord]:
+    """For each dataset in `pairs`, the ended run, all of whose events came before `start`,
+    that wrote it last, as a record with only such outputs and no inputs (see
+    `contamination_runs`)."""
+    runs, datasets = LINEAGE_RUNS, LINEAGE_RUN_DATASETS
+    read_at = func.coalesce(runs.c.started_at, runs.c.first_event_at)
+    writes: dict[str, list[RunDataset]] = {}
+    for first in range(0, len(pairs), _CHUNK // 2):  # two parameters a pair
+        ranked = (
+            select(
+                datasets.c.run_id,
+                datasets.c.namespace,
+                datasets.c.name,
+                datasets.c.version,
+                func.row_number()
+                .over(
+                    partition_by=(datasets.c.namespace, datasets.c.name),
+                    order_by=(
+                        runs.c.ended_at.desc(),
+                        read_at.desc(),
+                        runs.c.run_id.desc(),
+                    ),
+                )
+                .label("rank"),
+            )
+            .join(runs, runs.c.run_id == datasets.c.run_id)
+            .where(
+                datasets.c.direction == "output",
+                tuple_(datasets.c.namespace, datasets.c.name).in_(
+                    pairs[first : first + _CHUNK // 2]
+                ),
+                runs.c.last_event_at < start,
+                runs.c.ended_at.is_not(None),
+            )
+            .subquery()
+        )
+        for run_id, namespace, name, version in conn.execute(
+            select(ranked.c.run_id, ranked.c.namespace, ranked.c.name, ranked.c.version).where(
+                ranked.c.rank == 1
+            )
+        ):
+            writes.setdefault(run_id, []).append(RunDataset(namespace, name, version))
+    for outputs in writes.values():
+        outputs.sort(key=lambda d: (d.namespace, d.name))
+    rows = []
+    for chunk in _chunks(sorted(writes)):
+        rows.extend(
+            conn.execute(select(*_raw_run_columns(backend)).where(runs.c.run_id.in_(chunk)))
+        )
+    parse = _time_parser(backend)
+    return [_raw_record(row, {}, writes, parse) for row in rows]
+
+
+def _raw_record(
+    row: Sequence[Any],
+    reads: Mapping[str, list[RunDataset]],
+    writes: Mapping[str, list[RunDataset]],
+    parse: Callable[[Any], datetime],
+) -> RunRecord:
+    """A record from a row of `_raw_run_columns` and the run's datasets."""
+    run_id, job_namespace, job_name, state, started, first, last, ended, parent = row
+    return RunRecord(
+        run_id,
+        job_namespace,
+        job_name,
+        state,
+        None if started is None else parse(started),
+        parse(first),
+        parse(last),
+        None if ended is None else parse(ended),
+        parent,
+        tuple(reads.get(run_id, ())),
+        tuple(writes.get(run_id, ())),
+    )
+
+
+@contextmanager
+def _paused_gc() -> Iterator[None]:
+    """The cyclic collector off while a hundred thousand records are made: none can form a
+    cycle, and its passes over them (and over whatever else the process holds) cost twice the
+    reading itself. Always switched back on when it was on (graph.gcpause does the same for
+    graph queries; this package imports nothing of ours)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_order(record: RunRecord) -> tuple[datetime, str]:
+    return (record.started_at or record.first_event_at, record.run_id)
 
 
 _TYPE_ORDER = {"START": 0, "OTHER": 1, "RUNNING": 2, "COMPLETE": 3, "ABORT": 3, "FAIL": 3}

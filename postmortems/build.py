@@ -116,10 +116,10 @@ def _contamination(
         entity = catalog.resolve(asset) if catalog.get(asset) is None else catalog.get(asset)
     except (ValueError, GraphError):
         return None
-    runs = store.run_records()
-    if not runs or entity is None:
+    if entity is None or not store.has_run_history():
         return None
-    return contamination(catalog, runs, entity.ref, as_utc(start))
+    start = as_utc(start)
+    return contamination(catalog, store.contamination_runs(start), entity.ref, start)
 
 
 def assemble_draft(

@@ -28,12 +28,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class IncidentRecovery:
-    """The analysis behind a plan, the plan itself, and how many runs the history held (none:
-    the analysis had nothing to replay, so its "clean" says nothing)."""
+    """The analysis behind a plan, the plan itself, and whether there was any run history
+    (without, the analysis had nothing to replay, so its "clean" says nothing)."""
 
     analysis: Contamination
     plan: Plan
-    runs_replayed: int
+    has_run_history: bool
 
 
 def plan_for_incident(
@@ -63,8 +63,7 @@ def plan_for_incident(
     for problem in report.problems:
         if warn is not None:
             warn(problem)
-    runs = store.run_records()
-    analysis = analyse(catalog, runs, incident.asset, start, until, None)
+    analysis = analyse(catalog, store, incident.asset, start, until, None)
     library = load_library(env.runbooks_dir, env.lock_file)
 
     def described(runbook_id: str, params: dict[str, str]) -> tuple[str, ...]:
@@ -93,4 +92,4 @@ def plan_for_incident(
         alert_values=values,
         describe=described if describe else None,
     )
-    return IncidentRecovery(analysis, plan, len(runs))
+    return IncidentRecovery(analysis, plan, store.has_run_history())

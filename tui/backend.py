@@ -286,7 +286,7 @@ class Backend:
             )
         except ContaminationError:
             return None
-        if not found.runs_replayed:
+        if not found.has_run_history:
             return None
         return found.analysis, found.plan
 

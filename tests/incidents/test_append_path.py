@@ -289,3 +289,16 @@ def test_the_fast_hash_with_an_origin_is_the_event_hash_byte_for_byte(
     fast = chain_hash(**fields, data_text=text_, origin=origin)
     assert fast == event_hash(**fields, data=clean, origin=origin)
     assert fast != event_hash(**fields, data=clean)  # who wrote it is covered by the hash
+
+
+def test_a_batch_larger_than_one_insert_statement_is_one_chain(store: Store) -> None:
+    """Several events go in multi-row INSERTs of at most 500 rows (SQLite's parameter limit)."""
+    incident = store.open_incident("Partial loads", ASSET, actor="alice")
+    written = store.append_events(
+        incident.id, [NewEvent("note", f"note {n}", "bob", {"n": n}) for n in range(1201)]
+    )
+    assert [e.seq for e in written] == list(range(2, 1203))
+    assert [e.data["n"] for e in written] == list(range(1201))
+    events = store.events(incident.id)
+    assert [e.id for e in events[1:]] == [e.id for e in written]
+    assert store.verify(incident.id).ok

@@ -20,7 +20,6 @@ from tui.commands.common import app_context, open_store, print_json
 
 if TYPE_CHECKING:
     from graph.model import Catalog
-    from incidents.run_history import RunRecord
     from incidents.runs import Run
     from incidents.store import Store
     from runbooks.engine import RunSession
@@ -73,22 +72,21 @@ def contamination_command(
     context = app_context(ctx)
     catalog = context.catalog
     with open_store(ctx) as store:
-        runs = load_run_history(ctx, store)
-    found = analyse(catalog, runs, asset, since, until, run_id)
+        import_run_history(ctx, store)
+        found = analyse(catalog, store, asset, since, until, run_id)
     if as_json:
         print_json(found.as_dict())
         return
     print_contamination(catalog, found)
 
 
-def load_run_history(ctx: typer.Context, store: Store) -> list[RunRecord]:
-    """The store's run history, after recording any lineage file that changed."""
+def import_run_history(ctx: typer.Context, store: Store) -> None:
+    """Record any lineage file that changed into the store's run history."""
     from runbooks.lineage_import import import_lineage
 
     report = import_lineage(store, _lineage_paths(ctx))
     for problem in report.problems:
         _warn(problem)
-    return store.run_records()
 
 
 def _lineage_paths(ctx: typer.Context) -> list[Path]:
