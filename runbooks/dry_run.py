@@ -54,7 +54,7 @@ class DryRunPlanner:
             notes.append(
                 "destructive; you may run it"
                 if permission.allowed
-                else f"destructive; {permission.explain(ctx.operator)}"
+                else f"destructive; {permission.denial(ctx.operator)}: it would need break-glass"
             )
         if entry is not None and entry.status == "done":
             state.status, state.message = "would_skip", f"already done by {entry.run_id}"

@@ -12,24 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runbooks.actions import ActionFailed, Preview, RenderedAction
-from runbooks.errors import RunbookError
-from runbooks.permissions import destructive_permission
+from runbooks.errors import CannotConfirm, NotPermitted, RunbookError
+from runbooks.permissions import (
+    BreakGlassRequest,
+    Permission,
+    contacts_for,
+    destructive_permission,
+)
 from runbooks.run_context import RunContext
 from runbooks.run_state import EngineEvent, StepState
 from runbooks.schema import StepSpec
 
 #: A break-glass reason is at least a sentence: who could not be reached, and why now.
 MIN_BREAK_GLASS_REASON = 15
-
-
-class CannotConfirm(RunbookError):
-    """The run would reach a destructive step that nobody can confirm (no terminal, no app,
-    no `--yes-destructive`); refused before its first effect instead of stopping half-way."""
-
-
-class NotPermitted(RunbookError):
-    """The operator may not run a destructive step of this run and gave no break-glass reason;
-    refused before the run's first effect."""
 
 
 def check_break_glass_reason(reason: str) -> str:
@@ -68,16 +63,33 @@ class Gate:
         )
         if permission.allowed:
             return
+        request = self.break_glass_request(permission)
+        if self._break_glass_reason(request) is None:
+            raise NotPermitted(
+                f"{permission.denial(ctx.operator)}; without a break-glass reason the run was "
+                "refused before any step ran, nothing was changed",
+                request,
+            )
+        self.denied = permission.denied_assets
+
+    def break_glass_request(self, permission: Permission) -> BreakGlassRequest:
+        """The question put to an operator who may not run this run's destructive steps, with
+        the owner and the person on call for each asset (whom to call instead)."""
+        ctx = self.ctx
+        contacts = contacts_for(ctx.catalog, permission.denied_assets, ctx.clock())
+        return BreakGlassRequest(ctx.operator, permission, tuple(contacts), MIN_BREAK_GLASS_REASON)
+
+    def _break_glass_reason(self, request: BreakGlassRequest) -> str | None:
+        """The run's break-glass reason: the option, else asked of the operator (once: the
+        answer becomes the option). None when there is none; a too-short one is refused."""
+        ctx = self.ctx
         reason = ctx.options.break_glass
         if reason is None:
-            reason = ctx.prompter.break_glass(permission.explain(ctx.operator))
+            reason = ctx.prompter.break_glass(request)
         if not reason or not reason.strip():
-            raise NotPermitted(
-                f"{permission.explain(ctx.operator)}; refused before any step ran, nothing "
-                "was changed"
-            )
+            return None
         ctx.options.break_glass = check_break_glass_reason(reason)
-        self.denied = permission.denied_assets
+        return ctx.options.break_glass
 
     def require_confirmable(self, pending_destructive: list[str]) -> None:
         """Before the run's first effect: a run that will stop at a destructive step for a
@@ -146,9 +158,11 @@ class Gate:
             basis = "owner or on call"
             if not permission.allowed:
                 basis = "break-glass"
-                if not ctx.options.break_glass:
-                    return Refusal(permission.explain(ctx.operator))
-                if not ctx.break_glass_recorded:  # a reason given mid-run (the app asks then)
+                # Decided up front unless this step's assets could not be known then (they
+                # come from an earlier step's output): then asked now, still once per run.
+                if self._break_glass_reason(self.break_glass_request(permission)) is None:
+                    return Refusal(f"{permission.denial(ctx.operator)}; no break-glass reason")
+                if not ctx.break_glass_recorded:  # a reason given mid-run
                     ctx.break_glass_recorded = True
                     ctx.record(
                         "override",

@@ -28,39 +28,12 @@ from dataclasses import dataclass, field
 from incidents.errors import LeaseHeld, LeaseLost, StoreError
 from incidents.leases import Lease
 from incidents.store import Store
-from runbooks.errors import Fenced, RunbookError
+from runbooks.errors import Fenced, LeaseRefused, RunbookError, RunStillActive
 
 DEFAULT_TTL_SECONDS = 300.0
 
 #: (kind, message, data) for the timeline: the keeper reports, the engine records.
 Reporter = Callable[[str, str, dict[str, object]], None]
-
-
-class LeaseRefused(RunbookError):
-    """Another run holds a live lease on an asset this run must change."""
-
-    def __init__(self, lease: Lease) -> None:
-        self.lease = lease
-        incident = f" for {lease.incident_id}" if lease.incident_id else ""
-        super().__init__(
-            f"{lease.asset} is leased by {lease.holder} (run {lease.run_id}{incident}) from "
-            f"{lease.host} since {lease.acquired_at:%Y-%m-%d %H:%M:%S} UTC; wait for it, or "
-            "take it over with --force --reason TEXT"
-        )
-
-
-class RunStillActive(RunbookError):
-    """A resume was asked for a run that may still be running: its process is alive on this
-    machine (`alive` True: never taken over), or its lease is live on another machine (`alive`
-    None: a written reason takes it over)."""
-
-    def __init__(
-        self, message: str, *, run_id: str = "", host: str = "", alive: bool | None = None
-    ) -> None:
-        super().__init__(message)
-        self.run_id = run_id
-        self.host = host
-        self.alive = alive
 
 
 ENV_HOST = "ONCALL_HOST"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from runbooks.engine import StepState
+    from runbooks.permissions import BreakGlassRequest
 
 Settlement = Literal["done", "redo", "stop"]
 
@@ -34,10 +35,11 @@ class Prompter(Protocol):
     def settle_in_doubt(self, step: StepState, text: str) -> Settlement:
         """A step started before an interruption has no check: did its effect happen?"""
 
-    def break_glass(self, explanation: str) -> str | None:
-        """The operator may not run this run's destructive steps (`explanation` says why): their
-        written reason to go ahead anyway (at least a sentence), or None to stop. Asked once
-        per run, before its first effect."""
+    def break_glass(self, request: BreakGlassRequest) -> str | None:
+        """The operator may not run this run's destructive steps (`request` says why, and whom
+        to call instead): their written reason to go ahead anyway (at least
+        `request.min_reason` characters), or None to stop. Asked once per run, before its first
+        effect."""
 
     def say(self, text: str) -> None:
         """Show a message (a printed notification)."""
@@ -71,7 +73,7 @@ class ScriptPrompter:
     def settle_in_doubt(self, step: StepState, text: str) -> Settlement:
         return self.in_doubt or "stop"
 
-    def break_glass(self, explanation: str) -> str | None:
+    def break_glass(self, request: BreakGlassRequest) -> str | None:
         return None  # a script breaks glass only with --break-glass REASON
 
     def say(self, text: str) -> None:

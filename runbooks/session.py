@@ -24,7 +24,8 @@ import contextlib
 from dataclasses import replace
 
 from incidents.errors import StoreError
-from runbooks.actions import ActionFailed, Preview
+from incidents.ledger import LedgerEntry
+from runbooks.actions import ActionFailed, Preview, RenderedAction
 from runbooks.dry_run import DryRunPlanner
 from runbooks.errors import Fenced, RunbookError
 from runbooks.execute_once import ExecuteOnce
@@ -186,6 +187,50 @@ class RunSession:
             self._on_fenced(exc)
             raise
 
+    def skip_if_done(self, step_id: str) -> StepOutcome | None:
+        """Settle a pending step that needs nothing done — already done (the ledger) or its
+        check already holds — without asking anyone anything; None when it would have to act
+        (it is left as it was: nothing asked, nothing run). `run_step` does the same first;
+        the app calls this as each step comes up, so only a step that will really act is put
+        to the operator (and a destructive one asks for the asset's name only then)."""
+        if self._fenced is not None:
+            raise self._fenced
+        step = self.ctx.runbook.spec.step(step_id)
+        state = self.ctx.states[step_id]
+        if self.dry_run or state.status != "pending":
+            return None
+        self._require_live_run()
+        try:
+            rendered = self.renderer.action(step)
+        except RunbookError:
+            return None  # `run_step` reports it when the operator gets to this step
+        state.key, state.rendered = rendered.key, rendered
+        assert rendered.key is not None
+        entry = self.ctx.store.ledger_get(rendered.key)
+        if entry is not None and entry.status == "started":
+            return None  # in doubt: settling it may need the operator
+        try:
+            outcome = self._no_effect_needed(step, state, rendered, entry)
+        except Fenced as exc:
+            self._on_fenced(exc)
+            raise
+        if outcome is not None:
+            self._visited.add(step_id)
+            return self._outcome(outcome)
+        return None
+
+    def _no_effect_needed(
+        self, step: StepSpec, state: StepState, rendered: RenderedAction, entry: LedgerEntry | None
+    ) -> StepOutcome | None:
+        """A step done already (by this or an earlier run, the ledger says) or whose check
+        holds is settled without its effect and without asking; None: it has to act (a check
+        that cannot run fails the step: the outcome says so)."""
+        if entry is not None and entry.status == "done":
+            return self.settler.already_done(step, state, entry)
+        if step.check is not None:
+            return self.settler.skip_if_holds(step, state, rendered, entry)
+        return None
+
     def _run_step(self, step: StepSpec, state: StepState, confirmed: bool) -> StepOutcome:
         ctx = self.ctx
         try:
@@ -195,17 +240,15 @@ class RunSession:
         state.key, state.rendered = rendered.key, rendered
         assert rendered.key is not None
         entry = ctx.store.ledger_get(rendered.key)
-        if entry is not None and entry.status == "done":
-            return self.settler.already_done(step, state, entry)
         if entry is not None and entry.status == "started":
             entry = self._once.begin(rendered.key, step.id, rendered.as_dict(), entry)
             settled = self.settler.in_doubt(step, state, rendered, entry)
             if settled is not None:
                 return self._outcome(settled)
-        elif step.check is not None:
-            skipped = self.settler.skip_if_holds(step, state, rendered, entry)
-            if skipped is not None:
-                return self._outcome(skipped)
+        else:  # checks run before any confirmation: a step with nothing to do asks nothing
+            settled = self._no_effect_needed(step, state, rendered, entry)
+            if settled is not None:
+                return self._outcome(settled)
         assets = self.renderer.step_assets(step)
         state.preview = self.gate.preview(step, rendered)
         refusal = self.gate.admit(step, state, rendered, assets, confirmed)

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from graph.errors import AssetNotFound, GraphError
-from runbooks.errors import RunbookError
+from runbooks.errors import VettingError
 from runbooks.leasing import machine_name
 from runbooks.schema import Runbook, load_runbook
 from runbooks.templating import is_templated
@@ -51,10 +51,6 @@ LOCK_HEADER = (
     "# One entry per runbook id: version, sha256 of the file, reviewer, time. Do not edit by hand:\n"
     "# a runbook whose file no longer matches its entry is unvetted (readable, dry-run only).\n"
 )
-
-
-class VettingError(RunbookError):
-    """Vetting refused (reviewer is the last author, unknown reviewer) or a bad lock file."""
 
 
 class NotVetted(VettingError):

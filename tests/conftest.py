@@ -26,6 +26,13 @@ DEMO_WORKSPACE = REPO_ROOT / "demo" / "workspace"
 PG_ENV = "ONCALL_TEST_DATABASE_URL"
 MLFLOW_ENV = "ONCALL_TEST_MLFLOW_URL"
 AIRFLOW_ENV = "ONCALL_TEST_AIRFLOW_URL"
+# Airflow 2 (its stable API, basic auth) and an Airflow 3 that needs a login (simple auth manager
+# with a passwords file): both know the user AIRFLOW_USER, whose password is in the file that
+# ONCALL_TEST_AIRFLOW_PASSWORD_FILE names (.ci/run writes it outside the checkout).
+AIRFLOW2_ENV = "ONCALL_TEST_AIRFLOW2_URL"
+AIRFLOW_LOGIN_ENV = "ONCALL_TEST_AIRFLOW_LOGIN_URL"
+AIRFLOW_PASSWORD_FILE_ENV = "ONCALL_TEST_AIRFLOW_PASSWORD_FILE"
+AIRFLOW_USER = "oncall"
 
 
 def oncall_argv(*args: str) -> list[str]:

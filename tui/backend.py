@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from graph.model import Catalog, Entity
     from graph.queries import Ownership, Reach
     from incidents.store import Store
+    from runbooks.already_done import AlreadyDone
     from runbooks.history import RunRecord
     from runbooks.library import Library
     from runbooks.open_work import OpenWork
@@ -409,11 +410,22 @@ class Backend:
             clock=self.clock,
         )
 
-    def destructive_permission(self, assets: list[str]) -> Any:
-        """May the operator run a destructive step on these assets (owner or on call now)?"""
-        from runbooks.permissions import destructive_permission
+    def already_done(
+        self, incident_id: str, runbook_id: str, params: dict[str, str]
+    ) -> AlreadyDone | None:
+        """Would this recovery find nothing to do (`runbooks.already_done`, as the CLI asks)?"""
+        from runbooks.already_done import already_done
 
-        return destructive_permission(self.catalog(), self.operator(), assets, self.clock())
+        return already_done(
+            store=self.store(),
+            env=self.runbook_env(),
+            catalog=self.catalog(),
+            runbook_id=runbook_id,
+            incident_id=incident_id,
+            params=params,
+            operator=self.operator(),
+            clock=self.clock,
+        )
 
     def page(self, incident_id: str, targets: list[Any]) -> str:
         """Page people through the runbook engine (`runbooks.paging`: ledger, `notify` action,

@@ -27,6 +27,7 @@ class WorkspaceConfig:
     runbooks: str = "runbooks"
     connections: dict[str, str] = field(default_factory=dict)  # name -> URL, both forms
     #: name -> where its credential comes from ({"token_env": "X"}, never the credential itself)
+    #: and, for Airflow, its api_version
     connection_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
     operators: dict[str, str] = field(default_factory=dict)  # OS user name -> catalog user ref
     # `--as` / $ONCALL_USER may name anyone, not only the OS user's mapped ref (the demo sets it)
@@ -65,8 +66,19 @@ INTAKE_KEYS: frozenset[str] = frozenset({"token_file"})
 #: The keys of a `[connections.NAME]` table: its URL, and where the credential comes from: a
 #: bearer token or a user's password, each read from an environment variable or a file when a
 #: step runs. The workspace holds only these names, so the credential is never stored in it.
-CONNECTION_KEYS = ("url", "token_env", "token_file", "username", "password_env", "password_file")
+#: `api_version` says which REST API an Airflow connection speaks (found when not given).
+CONNECTION_KEYS = (
+    "url",
+    "token_env",
+    "token_file",
+    "username",
+    "password_env",
+    "password_file",
+    "api_version",
+)
 CREDENTIAL_KEYS = CONNECTION_KEYS[1:]
+#: The values of a connection's `api_version`: Airflow 2's stable REST API, Airflow 3's.
+API_VERSIONS = ("v1", "v2")
 
 
 def parse_config(raw: dict[str, Any]) -> WorkspaceConfig:
@@ -188,6 +200,11 @@ def _check_connection(where: str, table: dict[str, Any]) -> list[str]:
         problems.append(f"{where}: a password needs 'username'")
     if "username" in table and not has_password:
         problems.append(f"{where}: 'username' needs 'password_env' or 'password_file'")
+    version = table.get("api_version")
+    if isinstance(version, str) and version not in API_VERSIONS:
+        problems.append(
+            f'{where}.api_version: must be "v1" (Airflow 2) or "v2" (Airflow 3), not {version!r}'
+        )
     for k in ("password", "token"):
         if k in table:
             problems.append(

@@ -1,4 +1,5 @@
-"""`airflow`: pause, clear, trigger and set the state of a pipeline, through Airflow 3's REST API v2.
+"""`airflow`: pause, clear, trigger and set the state of a pipeline, through Airflow 3's REST API
+v2 or Airflow 2's stable REST API v1 (the calls and their differences: `airflow_api`).
 
 A backfill after a bad load is "pause the DAG, clear the failed runs of the window, trigger a
 fresh run, unpause": each operation here knows the state it wants, so the same fields serve as
@@ -16,8 +17,9 @@ the step's `check:` (a paused DAG is not paused twice), its `verify:` and its pr
 - `set_state`: PATCH a task instance's state; check: its state.
 - `run_state`: reads a run's state (a check: "the backfill run succeeded").
 
-Credentials: a token from the connection, or a user and password exchanged at `/auth/token`
-for a JWT (Airflow 3's auth managers); none when the server needs none.
+Credentials: a token from the connection, or a user and password: exchanged at `/auth/token`
+for a JWT on Airflow 3 (its auth managers), sent as basic auth to Airflow 2; none when the
+server needs none.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from runbooks.actions.airflow_api import Airflow, as_json
 from runbooks.actions.base import (
     MISSING,
     Action,
@@ -40,10 +43,9 @@ from runbooks.actions.base import (
     RenderedAction,
     expectation_met,
 )
-from runbooks.actions.service import ServiceClient, check_operation_fields, quote
+from runbooks.actions.service import check_operation_fields
 from runbooks.templating import Renderer
 
-API = "/api/v2"
 Operation = Literal["pause", "unpause", "clear", "trigger", "set_state", "run_state"]
 TaskState = Literal[
     "success", "failed", "skipped", "upstream_failed", "removed", "up_for_retry", "queued"
@@ -194,6 +196,7 @@ class AirflowAction(Action):
                 )
             return ActionResult(output, effect_count=int(created), changed=changed)
         if op == "set_state":
+            airflow.can_set(p["state"])
             before_state = airflow.task_state(dag, p["run_id"], p["task"])
             airflow.set_task_state(dag, p["run_id"], p["task"], p["state"], p["downstream"])
             output = {
@@ -227,7 +230,7 @@ class AirflowAction(Action):
                 {"dag": dag, "is_paused": before},
             )
         if op == "clear":
-            listed = airflow.clear(p, dry_run=True)
+            listed = airflow.with_states(dag, airflow.clear(p, dry_run=True))
             runs = sorted({ti["run_id"] for ti in listed})
             text = f"clears {_count(listed, 'task instance')} of {_count(runs, 'run')} of {dag}" + (
                 f": {_listing(listed)}" if listed else " (nothing matches)"
@@ -243,10 +246,11 @@ class AirflowAction(Action):
                     "it will not be triggered again"
                 )
             else:
-                text = f"triggers {dag} as run {run_id} with conf {_json(conf)}"
+                text = f"triggers {dag} as run {run_id} with conf {as_json(conf)}"
                 if p.get("logical_date"):
                     text += f" for logical date {p['logical_date']}"
             return Preview(text, {"dag": dag, "dag_run_id": run_id, "conf": conf})
+        airflow.can_set(p["state"])
         before_state = airflow.task_state(dag, p["run_id"], p["task"])
         return Preview(
             f"{p['task']} in {p['run_id']}: {before_state or '(none)'} → {p['state']}"
@@ -280,108 +284,6 @@ class AirflowAction(Action):
             detail = f"{p['task']} in {p['run_id']}: {observed or '(none)'}"
         holds = observed == wanted if expect is MISSING else expectation_met(observed, expect)
         return CheckResult(holds, observed, detail)
-
-
-class Airflow:
-    """The REST calls the operations need, logged in once per step when a user is given."""
-
-    def __init__(self, connection: str, runtime: ActionRuntime) -> None:
-        self.client = ServiceClient("Airflow", connection, runtime)
-        credential = self.client.credential
-        if credential.username and credential.password and not credential.token:
-            reply = self.client.call(
-                "POST",
-                "/auth/token",
-                json={"username": credential.username, "password": credential.password},
-            )
-            token = reply.json().get("access_token")
-            if not isinstance(token, str) or not token:
-                raise ActionFailed(f"{self.client.where}: /auth/token gave no access_token")
-            self.client.set_bearer(token)
-
-    def _dag(self, dag: str) -> str:
-        return f"{API}/dags/{quote(dag)}"
-
-    def is_paused(self, dag: str) -> bool:
-        return bool(self.client.call("GET", self._dag(dag)).json().get("is_paused"))
-
-    def set_paused(self, dag: str, paused: bool) -> None:
-        self.client.call(
-            "PATCH",
-            self._dag(dag),
-            params={"update_mask": "is_paused"},
-            json={"is_paused": paused},
-        )
-
-    def clear(self, p: dict[str, Any], *, dry_run: bool) -> list[dict[str, Any]]:
-        """Clear (or, with `dry_run`, list) the task instances the payload selects."""
-        self.is_paused(p["dag"])  # an unknown DAG is the service's 404, said plainly
-        body: dict[str, Any] = {
-            "dry_run": dry_run,
-            "only_failed": p.get("only_failed", True),
-            "include_downstream": p.get("downstream", False),
-            "reset_dag_runs": True,
-        }
-        for name in ("start_date", "end_date"):
-            if p.get(name):
-                body[name] = p[name]
-        if p.get("run_id"):
-            body["dag_run_id"] = p["run_id"]
-        if p.get("tasks"):
-            body["task_ids"] = p["tasks"]
-        reply = self.client.call("POST", f"{self._dag(p['dag'])}/clearTaskInstances", json=body)
-        return [
-            {
-                "run_id": ti.get("dag_run_id"),
-                "task": ti.get("task_id"),
-                "map_index": ti.get("map_index", -1),
-                "state": ti.get("state"),
-            }
-            for ti in reply.json().get("task_instances", [])
-        ]
-
-    def run(self, dag: str, run_id: str) -> dict[str, Any] | None:
-        """The DAG run, or None when it does not exist (the DAG must)."""
-        self.is_paused(dag)
-        reply = self.client.call("GET", f"{self._dag(dag)}/dagRuns/{quote(run_id)}", allow=(404,))
-        return None if reply.status == 404 else reply.json()
-
-    def trigger(
-        self, dag: str, run_id: str, logical_date: str | None, conf: dict[str, Any]
-    ) -> tuple[bool, dict[str, Any]]:
-        """Create the run; (False, the existing run) when it already exists (409)."""
-        body = {"dag_run_id": run_id, "logical_date": logical_date, "conf": conf}
-        reply = self.client.call("POST", f"{self._dag(dag)}/dagRuns", json=body, allow=(409,))
-        if reply.status != 409:
-            return True, reply.json()
-        existing = self.run(dag, run_id)
-        if existing is None:
-            raise ActionFailed(
-                f"{self.client.where} answered 409 Conflict for run {run_id} of {dag}, "
-                "but there is no such run (another run has that logical date?)"
-            )
-        if (existing.get("conf") or {}) != conf:
-            raise ActionFailed(
-                f"{dag} run {run_id} already exists with conf {_json(existing.get('conf'))}, "
-                f"not {_json(conf)}; give this step a different run_id to trigger another"
-            )
-        return False, existing
-
-    def _task(self, dag: str, run_id: str, task: str) -> str:
-        return f"{self._dag(dag)}/dagRuns/{quote(run_id)}/taskInstances/{quote(task)}"
-
-    def task_state(self, dag: str, run_id: str, task: str) -> str | None:
-        state = self.client.call("GET", self._task(dag, run_id, task)).json().get("state")
-        return str(state) if state is not None else None
-
-    def set_task_state(
-        self, dag: str, run_id: str, task: str, state: str, downstream: bool
-    ) -> None:
-        self.client.call(
-            "PATCH",
-            self._task(dag, run_id, task),
-            json={"new_state": state, "include_downstream": downstream},
-        )
 
 
 def derived_run_id(runtime: ActionRuntime) -> str:
@@ -421,16 +323,13 @@ def _count(items: Any, noun: str) -> str:
 
 
 def _listing(tis: list[dict[str, Any]], limit: int = 8) -> str:
-    shown = [f"{ti['task']} in {ti['run_id']} ({ti['state'] or 'no state'})" for ti in tis[:limit]]
+    shown = [
+        f"{ti['task']} in {ti['run_id']}" + (f" ({ti['state']})" if ti["state"] else "")
+        for ti in tis[:limit]
+    ]
     if len(tis) > limit:
         shown.append(f"… {len(tis) - limit} more")
     return ", ".join(shown)
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _describe(p: dict[str, Any]) -> str:
@@ -453,7 +352,7 @@ def _describe(p: dict[str, Any]) -> str:
         return text + (", and their downstream tasks" if p["downstream"] else "")
     if op == "trigger":
         run_id = p.get("run_id") or "oncall__<incident>__<runbook>__<step>"
-        text = head + f"trigger DAG {dag!r} as run {run_id} with conf {_json(p['conf'])}"
+        text = head + f"trigger DAG {dag!r} as run {run_id} with conf {as_json(p['conf'])}"
         if p.get("logical_date"):
             text += f" for logical date {p['logical_date']}"
         return text

@@ -37,9 +37,11 @@ REDACTED = "[redacted]"
 class ServiceRefused(ActionFailed):
     """The service answered 4xx: the request is wrong (unknown model or DAG, bad version)."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, answer: str = "") -> None:
         super().__init__(message)
         self.status = status
+        #: The service's own words (redacted), for a caller that says the refusal its own way.
+        self.answer = answer
 
 
 class ServiceUnavailable(ActionFailed):
@@ -69,7 +71,8 @@ class Credential:
 
 def read_credential(connection: str, source: Mapping[str, str], workdir: Path) -> Credential:
     """The credential `source` names ({"token_env": ...}, {"username", "password_file"}), read
-    now. A file inside the workspace is refused: the workspace is shared and versioned."""
+    now. A file inside the workspace is refused: the workspace is shared and versioned. Other
+    settings of the connection in `source` (Airflow's `api_version`) are not read here."""
     if not source:
         return Credential()
     token = _read_secret(connection, "token", source, workdir)
@@ -228,12 +231,12 @@ class ServiceClient:
                 if 200 <= response.status_code < 300 or response.status_code in allowed:
                     return Reply(response.status_code, body)
                 if response.status_code < 500:
+                    answer = self._redact(service_message(body))
                     raise ServiceRefused(
-                        self._redact(
-                            f"{self.where} refused {request}: HTTP {response.status_code}: "
-                            f"{service_message(body)}"
-                        ),
+                        f"{self.where} refused {self._redact(request)}: "
+                        f"HTTP {response.status_code}: {answer}",
                         response.status_code,
+                        answer,
                     )
                 last = f"HTTP {response.status_code}: {service_message(body)}"
                 timed_out = False
@@ -260,7 +263,10 @@ def service_message(body: Any) -> str:
     if isinstance(body, dict):
         if "message" in body and "error_code" in body:
             return f"{body['error_code']}: {body['message']}"
-        detail = body.get("detail", body.get("message", body.get("title")))
+        # Airflow 2 answers a refused login with `"detail": null` and the reason in `title`
+        detail = next(
+            (body[k] for k in ("detail", "message", "title") if body.get(k) is not None), None
+        )
         if isinstance(detail, str):
             return detail
         if isinstance(detail, list):

@@ -20,13 +20,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from incidents.store import Store
 from runbooks.failpoints import ENV_FAILPOINT
-from tests.conftest import AIRFLOW_ENV, MLFLOW_ENV, REPO_ROOT, oncall_argv, service_url
-from tests.runbooks.test_airflow import DAG, Dag, a_month
+from tests.conftest import AIRFLOW_USER, MLFLOW_ENV, REPO_ROOT, oncall_argv, service_url
+from tests.runbooks.test_airflow import DAG, Dag, a_month, airflow_server
 from tests.runbooks.test_mlflow import Model
 
 EXAMPLES = REPO_ROOT / "runbooks" / "examples"
@@ -210,16 +209,22 @@ def test_a_missing_credential_stops_the_run_at_the_first_step_naming_it(
 # -- Airflow ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def airflow_ws(broken_demo_template: Path, tmp_path: Path) -> tuple[Path, Dag]:
-    dag = Dag(service_url(AIRFLOW_ENV, "Airflow"))
-    root = workspace_with(
-        broken_demo_template,
-        tmp_path,
-        "airflow-backfill",
-        f'[connections.airflow]\nurl = "{dag.url}"\n',
-    )
-    return root, dag
+@pytest.fixture(params=["3", "2", "3-login"], ids=["airflow3", "airflow2", "airflow3-login"])
+def airflow_ws(
+    broken_demo_template: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[Path, Dag]:
+    dag = airflow_server(request.param)
+    return airflow_workspace(broken_demo_template, tmp_path, dag), dag
+
+
+def airflow_workspace(template: Path, tmp_path: Path, dag: Dag, password_file: str = "") -> Path:
+    """The demo with the backfill runbook and a `[connections.airflow]` table reaching `dag`'s
+    server (as user `oncall` with the password in `password_file`, or the server's own file)."""
+    table = f'[connections.airflow]\nurl = "{dag.url}"\n'
+    if dag.credentials is not None:
+        table += f'username = "{AIRFLOW_USER}"\n'
+        table += f'password_file = "{password_file or dag.credentials["password_file"]}"\n'
+    return workspace_with(template, tmp_path, "airflow-backfill", table)
 
 
 def backfill_args(month: datetime, incident: str = "INC-1") -> list[str]:
@@ -257,15 +262,8 @@ def forget_catch_up_run(dag: Dag) -> str:
     """The catch-up run's id (from incident INC-1, runbook and step), deleted if an earlier
     test made it: every test workspace is a copy of the same demo, so they share INC-1."""
     run_id = "oncall__INC-1__airflow-backfill__trigger"
-    response = httpx.delete(f"{dag.api}/dagRuns/{run_id}", timeout=30)
-    assert response.status_code in (204, 404), response.text
+    dag.delete_run(run_id)
     return run_id
-
-
-def catch_up_runs(dag: Dag) -> list[str]:
-    response = httpx.get(f"{dag.api}/dagRuns", params={"limit": 1000}, timeout=30)
-    response.raise_for_status()
-    return [r["dag_run_id"] for r in response.json()["dag_runs"]]
 
 
 def test_the_airflow_backfill_pauses_clears_triggers_once_and_unpauses(
@@ -286,7 +284,11 @@ def test_the_airflow_backfill_pauses_clears_triggers_once_and_unpauses(
     ]
     assert [dag.states(run_id)["extract"] for run_id in bad] == [None, None]
     assert not dag.is_paused()
-    assert catch_up_runs(dag).count(run_id) == 1
+    assert dag.run_ids().count(run_id) == 1
+    if dag.credentials is not None:  # logged in: the password reached no output, no event
+        password = Path(dag.credentials["password_file"]).read_text(encoding="utf-8").strip()
+        assert password not in done.stdout + done.stderr
+        assert password.encode() not in (root / ".oncall" / "state.db").read_bytes()
 
 
 def test_an_airflow_run_killed_after_the_trigger_resumes_without_a_second_run(
@@ -310,8 +312,45 @@ def test_an_airflow_run_killed_after_the_trigger_resumes_without_a_second_run(
         ("unpause", "done", 1),
     ]
     assert "its check shows it took effect" in report["steps"][2]["message"]
-    assert catch_up_runs(dag).count(run_id) == 1
+    assert dag.run_ids().count(run_id) == 1
     assert not dag.is_paused()
+
+
+@pytest.mark.parametrize("kind", ["3-login", "2"], ids=["airflow3-login", "airflow2"])
+def test_a_wrong_airflow_password_stops_the_backfill_at_its_first_step_naming_it(
+    broken_demo_template: Path, tmp_path: Path, kind: str
+) -> None:
+    dag = airflow_server(kind)
+    dag.set_paused(False)
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-the-password\n", encoding="utf-8")
+    root = airflow_workspace(broken_demo_template, tmp_path, dag, str(wrong))
+    args = backfill_args(a_month())
+    done = oncall(root, *args)
+    assert done.returncode != 0
+    report = report_of(done)
+    assert report["status"] == "failed"
+    assert steps_of(report) == [
+        ("pause", "failed", 0),
+        ("clear-failed", "pending", 0),
+        ("trigger", "pending", 0),
+        ("unpause", "pending", 0),
+    ]
+    answer = "Invalid credentials" if dag.api_version == "v2" else "Unauthorized"
+    refusal = (
+        f"Airflow at {dag.url} refused the credentials of connection 'airflow' "
+        f"(user 'oncall', from {wrong}): HTTP 401: {answer}"
+    )
+    assert report["steps"][0]["message"] == f"check failed: {refusal}"
+    assert not dag.is_paused()
+    said = oncall(root, *[a for a in args if a != "--json"], "--incident", "INC-1")
+    assert said.returncode != 0
+    assert f"✗ pause: failed: check failed: {refusal}\n" in said.stdout
+    drafted = oncall(root, "postmortem", "INC-1", "--out", "-")
+    assert drafted.returncode == 0, drafted.stderr
+    for text in (done.stdout, done.stderr, said.stdout, said.stderr, drafted.stdout):
+        assert "not-the-password" not in text
+    assert b"not-the-password" not in (root / ".oncall" / "state.db").read_bytes()
 
 
 REDACTION_RUNBOOK = """\

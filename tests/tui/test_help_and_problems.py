@@ -94,3 +94,23 @@ async def test_the_palette_offers_the_current_screens_keys_as_commands(make_app)
         await pilot.press("enter")
         await settle(pilot, app)
         assert type(app.screen).__name__ == "NewIncidentScreen"
+
+
+def test_errors_are_matched_by_their_classes_most_specific_first() -> None:
+    import sqlalchemy.exc
+
+    from runbooks.errors import NotPermitted, RunbookError
+    from runbooks.vetting import NotVetted
+
+    # A subclass is matched through its class (NotVetted is a VettingError), not by its name.
+    assert "reviewer" in explain(NotVetted("x is not vetted")).next_step
+    assert explain(RunbookError("bad")).next_step.startswith("Fix the runbook file")
+    # A class with the right name but from elsewhere is not ours: it is a bug, said as one.
+    impostor = type("LeaseHeld", (Exception,), {})
+    assert explain(impostor("held")).message.startswith("Unexpected error (LeaseHeld)")
+    refused = explain(NotPermitted("erin may not", None))
+    assert "break glass" in refused.next_step and "--" not in refused.next_step
+    down = sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("unable to open database"))
+    problem = explain(down)
+    assert problem.message == "unable to open database"
+    assert "cannot be reached" in problem.next_step

@@ -108,8 +108,8 @@ def test_a_table_key_that_is_not_a_table_of_strings_names_the_entry_at_fault(
     )
     assert _error(tmp_path, '[connections]\na = 1\nb = "ok"\n[connections.c]\nd = "e"') == (
         "connections.a: must be a URL string or a table, not an integer; connections.c: unknown "
-        "key 'd' (known: url, token_env, token_file, username, password_env, password_file); "
-        "connections.c: missing 'url'"
+        "key 'd' (known: url, token_env, token_file, username, password_env, password_file, "
+        "api_version); connections.c: missing 'url'"
     )
     assert _error(tmp_path, "[operators]\nroot = 1") == (
         "operators.root: must be a string, not an integer"
@@ -125,17 +125,20 @@ def test_a_connection_table_names_its_url_and_where_the_credential_comes_from(
             '[connections]\nops = "sqlite:///ops.db"\n'
             '[connections.registry]\nurl = "http://mlflow:5000"\ntoken_env = "MLFLOW_TOKEN"\n'
             '[connections.airflow]\nurl = "http://airflow:8080"\nusername = "oncall"\n'
-            'password_file = "/run/secrets/airflow"\n',
+            'password_file = "/run/secrets/airflow"\n'
+            '[connections.airflow2]\nurl = "http://airflow2:8080"\napi_version = "v1"\n',
         )
     )
     assert config.connections == {
         "ops": "sqlite:///ops.db",
         "registry": "http://mlflow:5000",
         "airflow": "http://airflow:8080",
+        "airflow2": "http://airflow2:8080",
     }
     assert config.connection_credentials == {
         "registry": {"token_env": "MLFLOW_TOKEN"},
         "airflow": {"username": "oncall", "password_file": "/run/secrets/airflow"},
+        "airflow2": {"api_version": "v1"},
     }
     workspace = Workspace(tmp_path.resolve(), config)
     assert workspace.credentials == config.connection_credentials
@@ -157,6 +160,15 @@ def test_a_connection_table_refuses_a_credential_written_in_it_and_half_given_so
         "connections.a: give 'token_env' or 'token_file', not both; connections.b.url: must be "
         "a string, not an integer; connections.b: 'username' needs 'password_env' or "
         "'password_file'"
+    )
+
+
+def test_a_connection_api_version_is_v1_or_v2(tmp_path: Path) -> None:
+    assert _error(tmp_path, '[connections.a]\nurl = "http://a"\napi_version = "2"\n') == (
+        'connections.a.api_version: must be "v1" (Airflow 2) or "v2" (Airflow 3), not \'2\''
+    )
+    assert _error(tmp_path, '[connections.a]\nurl = "http://a"\napi_version = 2\n') == (
+        "connections.a.api_version: must be a string, not an integer"
     )
 
 

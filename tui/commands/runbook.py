@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from incidents.store import Store
     from runbooks.engine import EngineEvent, RunReport, StepState
     from runbooks.environment import RunbookEnv
+    from runbooks.permissions import BreakGlassRequest
     from runbooks.prompts import Settlement
 
 runbook_app = typer.Typer(
@@ -352,10 +353,10 @@ class TerminalPrompter:
         answer = typer.prompt("    did it take effect? [done/redo/stop]", default="stop")
         return answer if answer in ("done", "redo", "stop") else "stop"  # type: ignore[return-value]
 
-    def break_glass(self, explanation: str) -> str | None:
-        from runbooks.gate import MIN_BREAK_GLASS_REASON
-
-        typer.echo(f"  ! {explanation}", file=self.out)
+    def break_glass(self, request: BreakGlassRequest) -> str | None:
+        typer.echo(f"  ! {request.explain()}", file=self.out)
+        for contact in request.contacts:
+            typer.echo(f"      call instead: {contact.line()}", file=self.out)
         if not self.interactive:
             typer.echo("      (no terminal to ask on: pass --break-glass REASON)", file=self.out)
             return None
@@ -366,10 +367,10 @@ class TerminalPrompter:
                 default="",
                 show_default=False,
             ).strip()
-            if not reason or len(reason) >= MIN_BREAK_GLASS_REASON:
+            if not reason or len(" ".join(reason.split())) >= request.min_reason:
                 return reason or None
             typer.echo(
-                f"      a reason needs at least {MIN_BREAK_GLASS_REASON} characters", file=self.out
+                f"      a reason needs at least {request.min_reason} characters", file=self.out
             )
 
     def say(self, text: str) -> None:
@@ -504,6 +505,8 @@ def run(
     )
     env = _env(ctx)
     with open_store(ctx) as store:
+        if not dry_run:
+            _say_if_already_done(store, env, obj, runbook_id, incident, params, out)
         session = start_run(
             store=store,
             env=env,
@@ -525,6 +528,36 @@ def run(
             )
         report = session.run_all()
     _finish(report, as_json, out)
+
+
+def _say_if_already_done(
+    store: Store,
+    env: RunbookEnv,
+    obj: Any,
+    runbook_id: str,
+    incident: str | None,
+    params: dict[str, str],
+    out: Any,
+) -> None:
+    """Before a live run: say when it would find nothing to do (`runbooks.already_done`, the
+    same question the app asks). The run goes on: typing the command was the explicit choice."""
+    from runbooks.already_done import already_done
+
+    done = already_done(
+        store=store,
+        env=env,
+        catalog=obj.catalog,
+        runbook_id=runbook_id,
+        incident_id=incident,
+        params=params,
+        operator=obj.operator,
+    )
+    if done is not None:
+        typer.echo(
+            f"note: {done.headline()}; running it again checks every step first and repeats "
+            "nothing",
+            file=out,
+        )
 
 
 @runbook_app.command("resume")

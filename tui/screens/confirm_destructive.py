@@ -3,18 +3,44 @@
 Typing a name cannot be done on autopilot the way pressing `y` can; it makes a tired operator
 read which asset is about to change. Only an exact match (ignoring surrounding spaces) confirms;
 escape, or the Cancel button, always cancels.
+
+It is opened by the engine (through the app's prompter) only once the step's check has run and
+shown that the step must act, and it says how much will change, read beforehand without
+changing anything (`Action.preview`: "deletes 490 rows of 4 loads"). When that cannot be known
+it says so plainly; it never guesses, and it never stops the step.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Static
 
 from tui.screens.base import OncallModal
+
+if TYPE_CHECKING:
+    from runbooks.actions import Preview
+
+
+def preview_line(preview: Preview | None) -> Content:
+    """What the step will change, as read before asking; or plainly why that is not known."""
+    if preview is None:
+        return Content.from_markup(
+            "[dim]No preview: this action cannot tell what it would change without doing it.[/]"
+        )
+    error = preview.data.get("error")
+    if error is not None:
+        return Content.from_markup(
+            "[$warning]No preview: it could not be read ($e).[/] What will change is not known "
+            "beforehand.",
+            e=str(error),
+        )
+    return Content.from_markup("[b]Will change:[/b] [$warning]$t[/]", t=preview.text)
 
 
 class ConfirmDestructive(OncallModal[bool]):
@@ -22,11 +48,18 @@ class ConfirmDestructive(OncallModal[bool]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, asset_name: str, step_title: str, action_text: str) -> None:
+    def __init__(
+        self,
+        asset_name: str,
+        step_title: str,
+        action_text: str,
+        preview: Preview | None = None,
+    ) -> None:
         super().__init__()
         self.asset_name = asset_name
         self.step_title = step_title
         self.action_text = action_text
+        self.preview = preview
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="-destructive"):
@@ -34,7 +67,11 @@ class ConfirmDestructive(OncallModal[bool]):
                 Content.from_markup("[$error][b]⚠ Destructive step[/b][/]: $t", t=self.step_title),
                 classes="dialog-title",
             )
-            yield Static(Content(self.action_text), id="destructive-action", classes="action-text")
+            yield Static(preview_line(self.preview), id="destructive-preview")
+            with VerticalScroll(id="destructive-scroll"):
+                yield Static(
+                    Content(self.action_text), id="destructive-action", classes="action-text"
+                )
             yield Static(
                 Content.from_markup(
                     "This changes [b]$name[/b] and cannot be undone by oncall.\n"

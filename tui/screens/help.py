@@ -31,6 +31,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("tui.screens.plan", "PlanScreen", "Recovery plan"),
     ("tui.screens.runbook_run", "RunbookRunScreen", "Runbook run"),
     ("tui.screens.confirm_destructive", "ConfirmDestructive", "Destructive step (dialog)"),
+    ("tui.screens.break_glass", "BreakGlassScreen", "Break glass (dialog)"),
     ("tui.screens.choice", "ChoiceScreen", "Questions with answers (dialog)"),
     ("tui.screens.graph", "GraphScreen", "Owners & assets"),
     ("tui.screens.postmortem", "PostmortemScreen", "Postmortem draft"),

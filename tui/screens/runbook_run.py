@@ -1,18 +1,23 @@
 """Running a vetted runbook for an incident, one step at a time, seeing each step before it runs.
 
 Phases: the parameters form (validated by the engine's own rules, dry run on or off), then the
-steps. The engine's `RunSession` is driven step by step from thread workers: `x` runs the current
-step (pressing it is the confirmation; a destructive step also asks for the asset's name), `s`
-skips it and `d` records it done by hand, each with a reason for the timeline. A lease held by
-another run is shown with its holder, and `f` takes it over with a written reason. Opened with a
-run id, the screen resumes an interrupted run instead of starting one.
+steps. A recovery that is already done for this asset says so first (`runbooks.already_done`,
+the same answer the CLI prints), and starting it again is an explicit choice. The engine's
+`RunSession` is driven step by step from thread workers, in the engine's order: checks before
+any question. Steps with nothing to do (done already, or their check holds) are settled as they
+come up without asking; `x` runs the current step (pressing it is the confirmation; for a
+destructive step the engine asks for the asset's name after its check, showing what it will
+change), `s` skips it and `d` records it done by hand, each with a reason for the timeline.
+Break-glass is decided as the run starts, once. A lease held by another run is shown with its
+holder, and `ctrl+f` takes it over with a written reason. Opened with a run id, the screen
+resumes an interrupted run instead of starting one.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,7 +30,6 @@ from textual.widgets import Button, Footer, RichLog, Static
 from tui.problems import Problem, explain
 from tui.screens.base import OncallScreen
 from tui.screens.choice import ChoiceScreen
-from tui.screens.confirm_destructive import ConfirmDestructive
 from tui.screens.prompt import TextPromptScreen
 from tui.screens.run_prompter import TuiPrompter
 from tui.widgets.notice import Notice
@@ -36,9 +40,14 @@ from tui.widgets.title_bar import TitleBar
 from tui.widgets.vocabulary import format_duration, prose, short_ref
 
 if TYPE_CHECKING:
+    from graph.model import Catalog
     from incidents.leases import Lease
-    from runbooks.history import RunRecord
+    from incidents.records import Incident
+    from runbooks.already_done import AlreadyDone
     from runbooks.leasing import RunStillActive
+    from runbooks.run_state import EngineEvent, RenderedStep, RunOptions, RunReport, StepState
+    from runbooks.schema import Runbook, RunbookSpec
+    from runbooks.session import RunSession
 
 STATE_WORDS = {
     "vetted": "✔ vetted",
@@ -68,30 +77,40 @@ class RunbookRunScreen(OncallScreen[None]):
     class Loaded(Message):
         def __init__(
             self,
-            runbook: Any,
+            runbook: Runbook,
             state: str,
-            catalog: Any,
-            incident: Any,
-            alert: dict[str, str],
-            done_by: RunRecord | None = None,
+            catalog: Catalog,
+            incident: Incident,
+            prefill: dict[str, str],
         ) -> None:
             super().__init__()
             self.runbook = runbook
             self.state = state
             self.catalog = catalog
             self.incident = incident
-            self.alert = alert
-            self.done_by = done_by  # a finished run of this runbook on this asset
+            self.prefill = prefill  # the form's values from the alert and the incident's asset
+
+    class FoundDone(Message):
+        """This recovery would find nothing to do: said before the form is filled (`at_start`
+        False) or, when ctrl+s is pressed, asked about before anything starts."""
+
+        def __init__(self, done: AlreadyDone, at_start: bool) -> None:
+            super().__init__()
+            self.done = done
+            self.at_start = at_start
 
     class Started(Message):
-        def __init__(self, session: Any, forced: str | None = None) -> None:
+        def __init__(self, session: RunSession, forced: str | None = None) -> None:
             super().__init__()
             self.session = session
             self.forced = forced  # the reason, when this start took a lease or run over
 
     class Failed(Message):
         def __init__(
-            self, problem: Problem, lease: Any | None = None, forced: str | None = None
+            self,
+            problem: Problem,
+            lease: Lease | RunStillActive | None = None,
+            forced: str | None = None,
         ) -> None:
             super().__init__()
             self.problem = problem
@@ -102,7 +121,9 @@ class RunbookRunScreen(OncallScreen[None]):
         """The session's step states changed (a step ran, was skipped, or marked done)."""
 
     class Rendered(Message):
-        def __init__(self, step_id: str, rendered: Any | None, problem: Problem | None) -> None:
+        def __init__(
+            self, step_id: str, rendered: RenderedStep | None, problem: Problem | None
+        ) -> None:
             super().__init__()
             self.step_id = step_id
             self.rendered = rendered
@@ -116,7 +137,7 @@ class RunbookRunScreen(OncallScreen[None]):
             self.line = line
 
     class Finished(Message):
-        def __init__(self, report: Any) -> None:
+        def __init__(self, report: RunReport) -> None:
             super().__init__()
             self.report = report
 
@@ -145,16 +166,16 @@ class RunbookRunScreen(OncallScreen[None]):
         self.given_params = dict(params) if params is not None else None
         self.intro = intro
         self.dismiss_when_done = dismiss_when_done
-        self.runbook: Any | None = None
+        self.runbook: Runbook | None = None
         self.vet_state = ""
-        self.catalog: Any | None = None
-        self.session: Any | None = None
-        self.report: Any | None = None
+        self.catalog: Catalog | None = None
+        self.session: RunSession | None = None
+        self.report: RunReport | None = None
         self.raw_params: dict[str, str] = {}
-        self.lease_refused: Any | None = None
+        self.lease_refused: Lease | RunStillActive | None = None
         self.busy: str | None = None
         self.busy_since = 0.0
-        self.rendered: dict[str, Any] = {}
+        self.rendered: dict[str, RenderedStep] = {}
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -231,27 +252,38 @@ class RunbookRunScreen(OncallScreen[None]):
             assert self.runbook_id is not None
             runbook, state = self.backend.runbook(self.runbook_id)
             alert = self.backend.alert_params(self.incident_id)
-            done = None
-            if self.resume_id is None:
-                from runbooks.history import done_by
-
-                records = self.backend.run_records(self.incident_id)
-                done = done_by(records, self.runbook_id, self.asset_ref or incident.asset)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
             return
-        self.post_message(self.Loaded(runbook, state, catalog, incident, alert, done))
+        prefill = _prefill(runbook.spec, alert, self.asset_ref or incident.asset)
+        self.post_message(self.Loaded(runbook, state, catalog, incident, prefill))
+        if self.resume_id is None and state == "vetted":
+            self._look_for_done(prefill, at_start=False)
+
+    def _look_for_done(self, params: dict[str, str], *, at_start: bool) -> bool:
+        """(In a worker.) Whether this recovery would find nothing to do with `params`; when it
+        would, the screen says so (`FoundDone`). A failure to tell is not a refusal: starting
+        reports any real problem."""
+        assert self.runbook_id is not None
+        try:
+            done = self.backend.already_done(self.incident_id, self.runbook_id, params)
+        except Exception:  # only a hint: the start itself reports any real problem
+            return False
+        if done is None:
+            return False
+        self.post_message(self.FoundDone(done, at_start))
+        return True
 
     @on(Loaded)
     async def _loaded(self, message: Loaded) -> None:
-        self.runbook = message.runbook
+        runbook = self.runbook = message.runbook
         self.vet_state = message.state
         self.catalog = message.catalog
         if message.state != "vetted" and not self.dry_run:
             self.dry_run = True
             self.query_one(Notice).show_problem(
                 Problem(
-                    f"{self.runbook.id} is not vetted as it stands ({STATE_WORDS[message.state]}).",
+                    f"{runbook.id} is not vetted as it stands ({STATE_WORDS[message.state]}).",
                     "It can be read and dry-run, never executed, until a reviewer vets it: "
                     "`oncall runbook vet FILE --reviewer NAME`.",
                     kind="warning",
@@ -266,31 +298,42 @@ class RunbookRunScreen(OncallScreen[None]):
             self.start(self.raw_params, None)
             return
         self.query_one("#form-area").display = True
-        if message.done_by is not None and message.state == "vetted":
-            done = message.done_by
-            when = done.run.finished_at or done.run.updated_at
-            self.query_one(Notice).show_problem(
-                Problem(
-                    f"Already done: {done.run.id} ran {done.run.runbook_id} for "
-                    f"{short_ref(self.asset_ref or message.incident.asset)} and finished at "
-                    f"{when:%H:%M} UTC ({done.effects} effects).",
-                    "Starting again checks every step first and repeats nothing already done; "
-                    "escape if the recovery is over.",
-                    kind="warning",
-                )
-            )
-        spec = self.runbook.spec
+        spec = runbook.spec
         description = spec.description.strip() if spec.description else spec.title
         self.query_one("#runbook-description", Static).update(prose(description))
-        # The alert's values prefill parameters of the same name (the operator can edit them).
-        prefill = {name: message.alert[name] for name in spec.params if name in message.alert}
-        asset_param = spec.asset_param()
-        asset = self.asset_ref or message.incident.asset
-        if asset_param and asset:
-            prefill[asset_param] = short_ref(asset)
-        form = ParamsForm(spec, prefill, self.catalog, id="params")
+        form = ParamsForm(spec, message.prefill, message.catalog, id="params")
         await self.query_one("#form-area").mount(form, before="#form-buttons")
         form.focus_first()
+
+    @on(FoundDone)
+    def _found_done(self, message: FoundDone) -> None:
+        done = message.done
+        if not message.at_start:
+            if self.session is None:  # the operator may have started meanwhile
+                self.query_one(Notice).show_problem(
+                    Problem(
+                        _sentence(done.headline()),
+                        "Starting again checks every step first and repeats nothing already "
+                        "done (ctrl+s asks first); escape if the recovery is over.",
+                        kind="warning",
+                    )
+                )
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == "start":
+                self.start(self.raw_params, None)
+
+        self.app.push_screen(
+            ChoiceScreen(
+                f"Start {done.runbook_id} again?",
+                f"It is {done.headline()}.\n\nStarting again opens a new run that checks "
+                "every step first and repeats nothing already done.",
+                # "Don't start" first: it has the focus, so a reflex Enter starts nothing.
+                [("back", "Don't start", "n"), ("start", "Start anyway", "s")],
+            ),
+            callback=answered,
+        )
 
     # --- starting -----------------------------------------------------------------------------
 
@@ -314,7 +357,22 @@ class RunbookRunScreen(OncallScreen[None]):
             return
         self.raw_params = raw
         self.query_one(Notice).clear()
-        self.start(raw, None)
+        if self.dry_run:
+            self.start(raw, None)
+        else:
+            self.check_then_start(raw)
+
+    @work(thread=True, group="run")
+    def check_then_start(self, raw: dict[str, str]) -> None:
+        """A live start of a recovery that would find nothing to do asks first (explicitly:
+        "Start anyway"); any other starts at once."""
+        self._set_busy("checking")
+        try:
+            found = self._look_for_done(raw, at_start=True)
+        finally:
+            self._set_busy(None)
+        if not found:
+            self.start(raw, None)
 
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:
@@ -348,24 +406,26 @@ class RunbookRunScreen(OncallScreen[None]):
                 form.focus_first()
         self._refresh_heading()
 
-    def _engine_options(self, force_reason: str | None) -> Any:
-        from runbooks.engine import RunOptions
+    def _engine_options(self, force_reason: str | None) -> RunOptions:
+        from runbooks.run_state import RunOptions
 
         return RunOptions(dry_run=self.dry_run, force_reason=force_reason)
 
     def _prompter(self) -> TuiPrompter:
         return TuiPrompter(self.app, lambda text: self.post_message(self.Reported(text)))
 
-    def _on_engine_event(self, event: Any) -> None:
+    def _on_engine_event(self, event: EngineEvent) -> None:
         self.post_message(self.Reported(f"{event.kind}: {event.message}"))
 
     @work(thread=True, group="run")
     def start(self, raw: dict[str, str], force_reason: str | None) -> None:
+        runbook = self.runbook
+        assert runbook is not None
         self._open_session(
             "starting",
             lambda: self.backend.start_run(
                 incident_id=self.incident_id,
-                runbook_id=self.runbook.id,
+                runbook_id=runbook.id,
                 params=raw,
                 options=self._engine_options(force_reason),
                 prompter=self._prompter(),
@@ -390,7 +450,7 @@ class RunbookRunScreen(OncallScreen[None]):
         )
 
     def _open_session(
-        self, busy: str, open_session: Callable[[], Any], forced: str | None = None
+        self, busy: str, open_session: Callable[[], RunSession], forced: str | None = None
     ) -> None:
         """Start or resume (in the calling worker): a refusal is shown in place, with the lease
         takeover offered when a lease is what stood in the way. `forced`: the written reason of
@@ -407,11 +467,11 @@ class RunbookRunScreen(OncallScreen[None]):
 
     @on(Started)
     def _started(self, message: Started) -> None:
-        self.session = message.session
+        session = self.session = message.session
         self.lease_refused = None
         if message.forced:
             self.query_one(Notice).show_info(
-                f"✔ Taken over: {self.session.run_id} holds the leases now. The takeover and "
+                f"✔ Taken over: {session.run_id} holds the leases now. The takeover and "
                 f"your reason ({message.forced}) are on the timeline."
             )
         elif self.intro:
@@ -423,8 +483,10 @@ class RunbookRunScreen(OncallScreen[None]):
         self._refresh_heading()
         self._show_steps()
         self.query_one(StepList).focus()
-        if self.session.dry_run:
+        if session.dry_run:
             self.dry_run_all()
+        else:
+            self.advance()
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
@@ -441,7 +503,7 @@ class RunbookRunScreen(OncallScreen[None]):
 
     # --- steps --------------------------------------------------------------------------------
 
-    def _states(self) -> list[Any]:
+    def _states(self) -> list[StepState]:
         return self.session.plan() if self.session is not None else []
 
     def _show_steps(self) -> None:
@@ -467,29 +529,35 @@ class RunbookRunScreen(OncallScreen[None]):
             return self.busy
         return None
 
-    def _next_hint(self, current: Any) -> Content:
+    def _next_hint(self, current: StepState) -> Content:
         if self.session is not None and self.session.dry_run:
             return Content.from_markup(
                 "[dim]Dry run finished · ctrl+t: back to the form for a live run[/]"
             )
-        what = "x, then type the asset's name" if current.destructive else "x runs it"
+        what = "x checks, then asks the name" if current.destructive else "x runs it"
         return Content.from_markup("Next: [b]$id[/b] · $what", id=current.id, what=what)
 
-    def _closing_words(self, states: list[Any]) -> Content:
+    def _closing_words(self, states: list[StepState]) -> Content:
         if self.session is not None and self.session.dry_run:
             return Content.from_markup(
                 "[b]Dry run finished.[/b] Nothing was changed and nothing was recorded.\n"
                 "ctrl+t goes back to the form for a live run; escape returns to the incident."
             )
         effects = sum(s.effect_count for s in states)
-        return Content.from_markup(
+        changes = [
+            Content.from_markup("  $id: $c", id=s.id, c=s.changed) for s in states if s.changed
+        ]
+        words = Content.from_markup(
             "[b]Every step is done or skipped[/b] ($n effects by oncall).\n"
             "The timeline has each step. Escape returns to the incident: mark it mitigated "
             "(m) when the harm has stopped, and draft the postmortem (P).",
             n=str(effects),
         )
+        if not changes:
+            return words
+        return Content("\n").join([words, Content.from_markup("[b]What changed[/b]"), *changes])
 
-    def _summary(self, states: list[Any]) -> Content:
+    def _summary(self, states: list[StepState]) -> Content:
         counts: dict[str, int] = {}
         for state in states:
             counts[state.status] = counts.get(state.status, 0) + 1
@@ -537,7 +605,7 @@ class RunbookRunScreen(OncallScreen[None]):
                 )
             )
 
-    def _current(self) -> Any | None:
+    def _current(self) -> StepState | None:
         return current_step(self._states())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -566,60 +634,13 @@ class RunbookRunScreen(OncallScreen[None]):
         self.query_one(StepDetail).scroll_body(lines)
 
     def action_run_step(self) -> None:
+        """Run the current step. Pressing x confirms an ordinary step; a destructive one is put
+        to the engine unconfirmed, so its check runs first and the typed confirmation (with the
+        preview) is asked only when it must really act. An interrupted step is settled first."""
         current = self._current()
         if current is None or self.session is None or self.busy:
             return
-        if not current.destructive:
-            self.run_step(current.id)
-            return
-        if current.status == "in_doubt":
-            # Interrupted after its intent was written: the engine settles it first (its check,
-            # or the operator's answer) and asks for the asset's name only if it must run again.
-            self.run_step(current.id, confirmed=False)
-            return
-        rendered = self.rendered.get(current.id)
-        if rendered is None:
-            self.query_one(Notice).show_problem(
-                Problem(f"{current.id} is not rendered yet.", "Wait a moment and press x again.")
-            )
-            return
-        self._confirm_destructive(current, rendered)
-
-    def _confirm_destructive(self, current: Any, rendered: Any) -> None:
-        assets = list(rendered.assets)
-        permission = self.backend.destructive_permission(assets)
-
-        def typed(confirmed: bool | None) -> None:
-            if confirmed:
-                self.run_step(current.id)
-            else:
-                self.post_message(self.Reported(f"{current.id}: not run (confirmation cancelled)"))
-
-        def confirm() -> None:
-            name = short_ref(assets[0]) if assets else current.id
-            self.app.push_screen(
-                ConfirmDestructive(name, current.title, rendered.action.text), callback=typed
-            )
-
-        if permission.allowed or (self.session is not None and self.session.options.break_glass):
-            confirm()  # break-glass was decided once, when the run started
-            return
-
-        def glass(reason: str | None) -> None:
-            if reason and self.session is not None:
-                self.session.options.break_glass = reason
-                confirm()
-
-        self.app.push_screen(
-            TextPromptScreen(
-                "Break glass?",
-                f"{permission.explain(self.backend.operator())}. To go ahead anyway, write why: "
-                "it goes on the timeline as an override.",
-                placeholder="why you must do this now",
-                submit="Break glass",
-            ),
-            callback=glass,
-        )
+        self.run_step(current.id, confirmed=not current.destructive)
 
     def _set_busy(self, what: str | None) -> None:
         """From a worker thread: mark the screen busy (keys off, a ticking status line)."""
@@ -635,8 +656,8 @@ class RunbookRunScreen(OncallScreen[None]):
 
     @work(thread=True, group="run")
     def run_step(self, step_id: str, confirmed: bool = True) -> None:
-        """`confirmed`: pressing x confirmed it (and typing the name, for a destructive step);
-        otherwise the engine asks through the prompter if it comes to running it."""
+        """`confirmed`: pressing x confirmed it; otherwise the engine asks through the prompter
+        if it comes to running it (after its check)."""
         session = self.session
         assert session is not None
         self._set_busy(step_id)
@@ -644,14 +665,47 @@ class RunbookRunScreen(OncallScreen[None]):
             outcome = session.run_step(step_id, confirmed=confirmed)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
+            moved_on = False
         else:
             self._report_outcome(outcome.state)
+            moved_on = not outcome.stop and outcome.state.status in ("done", "skipped")
         finally:
             self._set_busy(None)
+        if moved_on:
+            self._skip_settled(session)
         self._after_step()
 
-    def _report_outcome(self, state: Any) -> None:
-        """A step that failed or did not run says so above the steps, with what to do next."""
+    @work(thread=True, group="run")
+    def advance(self) -> None:
+        """As a live run starts: settle the steps with nothing to do, then wait for x."""
+        session = self.session
+        assert session is not None
+        self._skip_settled(session)
+        self._after_step()
+
+    def _skip_settled(self, session: RunSession) -> None:
+        """(In a worker.) Settle each step that comes up with nothing to do — done already, or
+        its check holds — without asking (`RunSession.skip_if_done`), up to the first that must
+        act: only that one is put to the operator."""
+        while (state := current_step(session.plan())) is not None and state.status == "pending":
+            self._set_busy(state.id)
+            try:
+                outcome = session.skip_if_done(state.id)
+            except Exception as exc:
+                self.post_message(self.Failed(explain(exc)))
+                return
+            finally:
+                self._set_busy(None)
+            if outcome is None:
+                return
+            self.post_message(self.StepsChanged())
+            if outcome.state.status == "failed":  # its check could not run: say so, stop here
+                self._report_outcome(outcome.state)
+                return
+
+    def _report_outcome(self, state: StepState) -> None:
+        """A step that failed or did not run says so above the steps, with what to do next;
+        one that changed something says what it changed."""
         if state.status == "failed":
             problem = Problem(
                 f"{state.id} failed: {state.message}",
@@ -664,6 +718,11 @@ class RunbookRunScreen(OncallScreen[None]):
                 "Press x to try again when ready, or s to skip it with a reason.",
                 kind="warning",
             )
+        elif state.status == "done" and state.changed:
+            self.app.call_from_thread(
+                self.query_one(Notice).show_info, f"✔ {state.id} done: {state.changed}."
+            )
+            return
         else:
             self.app.call_from_thread(self.query_one(Notice).clear)
             return
@@ -833,7 +892,7 @@ class RunbookRunScreen(OncallScreen[None]):
             return
         self.dismiss()
 
-    def _ask_before_leaving(self, changed: list[Any]) -> None:
+    def _ask_before_leaving(self, changed: list[StepState]) -> None:
         """A run that changed things and stops half-way leaves the world half-changed (the ETL
         paused, say): leaving says what was done, what is not, and how to come back."""
         assert self.session is not None
@@ -918,6 +977,20 @@ def refusal_problem(
         "Another run is changing it. Wait for it, talk to its holder, or press ctrl+f to "
         "take the lease over with a written reason (it goes on the timeline).",
     )
+
+
+def _prefill(spec: RunbookSpec, alert: dict[str, str], asset: str | None) -> dict[str, str]:
+    """The form's first values: the alert's values for parameters of the same name (the
+    operator can edit them), and the incident's asset for the runbook's asset parameter."""
+    prefill = {name: alert[name] for name in spec.params if name in alert}
+    asset_param = spec.asset_param()
+    if asset_param and asset:
+        prefill[asset_param] = short_ref(asset)
+    return prefill
+
+
+def _sentence(text: str) -> str:
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
 
 
 def format_duration_seconds(seconds: float) -> str:
