@@ -51,11 +51,42 @@ def lineage_parts(ref: str) -> tuple[str, str, str]:
 
 
 def lineage_candidates(text: str) -> Iterator[str]:
-    """The refs `text` could mean when an operator pastes an OpenLineage name: `namespace/name`
-    split at each `/` (a namespace may hold `/`, as in `postgres://db:5432/public.orders`), as a
-    dataset or a job. Cheap, and only tried after the Backstage reading of `text` found nothing."""
-    text = text.strip()
+    """The refs `text` could mean when an operator pastes an OpenLineage name, as a dataset or a
+    job: `namespace/name` split at each `/` (a namespace may hold `/`, as in
+    `postgres://db:5432/public.orders`), or the namespace and the name given apart, copied from
+    two fields (`postgres://db:5432  public.orders`) or as the event's own JSON
+    (`{"namespace": "postgres://db:5432", "name": "public.orders"}`). Cheap (no lookups), and
+    only tried after the Backstage reading of `text` found nothing."""
+    for namespace, name in _namespace_and_name(text.strip()):
+        for kind in LINEAGE_KINDS:
+            yield lineage_ref(kind, namespace, name)
+
+
+def _namespace_and_name(text: str) -> Iterator[tuple[str, str]]:
+    if text.startswith("{"):
+        pair = _json_pair(text)
+        if pair is not None:
+            yield pair
+        return
+    parts = text.split()
+    if len(parts) == 2:
+        yield parts[0], parts[1]
     for index, char in enumerate(text):
         if char == "/" and 0 < index < len(text) - 1:
-            for kind in LINEAGE_KINDS:
-                yield lineage_ref(kind, text[:index], text[index + 1 :])
+            yield text[:index], text[index + 1 :]
+
+
+def _json_pair(text: str) -> tuple[str, str] | None:
+    """`{"namespace": …, "name": …}`, as a dataset or a job appears in an OpenLineage event."""
+    import json
+
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(found, dict):
+        return None
+    namespace, name = found.get("namespace"), found.get("name")
+    if isinstance(namespace, str) and isinstance(name, str) and namespace and name:
+        return namespace, name
+    return None

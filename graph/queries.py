@@ -472,7 +472,32 @@ def find(catalog: Catalog, text: str, limit: int = 20) -> list[Match]:
     """
     from graph.search import finder
 
-    return finder(catalog).find(text, limit)
+    matches = finder(catalog).find(text, limit)
+    named = lineage_named(catalog, text)
+    if not named:
+        return matches
+    first = [Match(e.ref, 100.0, f"{e.ref} — {e.title}" if e.title else e.ref) for e in named]
+    refs = {m.ref for m in first}
+    return [*first, *(m for m in matches if m.ref not in refs)][:limit]
+
+
+def lineage_named(catalog: Catalog, text: str) -> list[Entity]:
+    """The OpenLineage datasets and jobs `text` names as OpenLineage writes them (see
+    `graph.olnames.lineage_candidates`; `dataset:`/`job:` before it keeps to that kind): a
+    pasted `postgres://db:5432/public.orders` is no fuzzy match for `public.orders`, but it is
+    that dataset. Dictionary lookups only, so it can run on every keystroke."""
+    from graph.olnames import LINEAGE_KINDS, lineage_candidates
+
+    kind, sep, rest = text.strip().partition(":")
+    only = kind.lower() if sep and kind.lower() in LINEAGE_KINDS and "/" in rest else None
+    found: dict[str, Entity] = {}
+    for ref in lineage_candidates(rest if only else text):
+        if only is not None and not ref.startswith(f"{only}:"):
+            continue
+        entity = catalog.entities.get(ref)
+        if entity is not None:
+            found.setdefault(entity.ref, entity)
+    return list(found.values())
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -110,3 +110,43 @@ async def test_a_search_that_matches_nothing_does_not_keep_the_last_assets_owner
         assert "No asset matches demand-forecastzzqqxx" in text
         assert "team-ml" not in text
         assert screen.check_action("open_incident", ()) is False
+
+
+async def test_an_openlineage_name_pasted_as_openlineage_writes_it_finds_the_dataset(
+    make_app, workspace
+) -> None:
+    """Whole (`namespace/name`), as namespace and name apart, as the event's JSON, or a job's
+    name: the owner lookup lands on the entity, as `oncall owner` resolves it (graph.olnames)."""
+    import shutil
+    from pathlib import Path
+
+    from graph.olnames import lineage_ref
+
+    fixture = Path(__file__).parents[1] / "fixtures/external/openlineage-dbt/build_ol_events.json"
+    (workspace / "lineage").mkdir(exist_ok=True)
+    shutil.copy(fixture, workspace / "lineage" / "dbt.json")
+    toml = workspace / "oncall.toml"
+    toml.write_text(toml.read_text().replace("lineage = []", 'lineage = ["lineage"]'))
+    dataset = lineage_ref("dataset", "postgres://postgres:5432", "postgres.public.raw_orders")
+    job = lineage_ref("job", "dbt-test-namespace", "model.jaffle_shop.customers")
+    pasted = [
+        ("postgres://postgres:5432/postgres.public.raw_orders", dataset),
+        ("postgres://postgres:5432\tpostgres.public.raw_orders", dataset),
+        (
+            '{"namespace": "postgres://postgres:5432", "name": "postgres.public.raw_orders"}',
+            dataset,
+        ),
+        ("dbt-test-namespace/model.jaffle_shop.customers", job),
+        ("model.jaffle_shop.customers", job),
+    ]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        for text, ref in pasted:
+            await pilot.press("g")
+            assert isinstance(app.screen, GraphScreen)
+            await type_text(pilot, text)
+            await settle(pilot, app)
+            assert app.screen.current_ref == ref, text
+            await pilot.press("escape")
+            await settle(pilot, app)
