@@ -27,6 +27,7 @@ from demo.databases import (
     iso,
     run_etl,
 )
+from demo.errors import DemoError
 from demo.install import data_dir, require_demo
 from demo.run_history import weekend_events
 
@@ -91,8 +92,19 @@ class Breakage:
 def break_workspace(
     root: Path, store: Store, *, actor: str = "alertmanager", now: datetime | None = None
 ) -> Breakage:
-    """Reproduce seed 000 in the demo workspace at `root`; the incident goes into `store`."""
+    """Reproduce seed 000 in the demo workspace at `root`; the incident goes into `store`.
+
+    Refused, changing nothing, while an incident is still open in the demo: breaking it again
+    would re-seed the databases under that incident's runs and open a second one beside it."""
     require_demo(root)
+    still_open = store.list_incidents()
+    if still_open:
+        first = still_open[0]
+        raise DemoError(
+            f"the demo is already broken: {first.id} is {first.status} on {first.asset}; "
+            f"recover it with `oncall recover {first.id}` or start over with "
+            "`oncall demo reset`; nothing was changed"
+        )
     data = data_dir(root)
     timeline = create_databases(data, now or datetime.now(UTC))
     t0 = timeline.first_bad_load

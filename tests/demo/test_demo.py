@@ -187,6 +187,12 @@ def test_the_demo_commands_init_break_and_reset(tmp_path: Path) -> None:
         "oncall --as ana.lima runbook run training-store-partial-load --incident INC-1"
     )
     assert report["recover"] == "oncall --as ana.lima recover INC-1"
+    data = {p.name: p.read_bytes() for p in sorted((root / "data").glob("*.db"))}
+    again = oncall("-w", str(root), "demo", "break")
+    assert again.returncode == 2, again.stdout
+    assert again.stderr.startswith("oncall: the demo is already broken: INC-1 is open on ")
+    assert "oncall demo reset" in again.stderr
+    assert {p.name: p.read_bytes() for p in sorted((root / "data").glob("*.db"))} == data
     reset = oncall("-w", str(root), "demo", "reset", "--json")
     assert json.loads(reset.stdout) == {"workspace": str(root.resolve()), "state_removed": True}
     lines = oncall("-w", str(root), "demo", "break").stdout.splitlines()
