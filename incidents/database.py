@@ -22,7 +22,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from incidents.errors import ReadOnlyStore, StoreUnavailable
+from incidents.errors import ReadOnlyStore, StoreBusy, StoreUnavailable
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 """Seconds a SQLite writer waits for the lock before giving up with a clear message."""
@@ -267,7 +267,7 @@ def unavailable(
     kind = kind or classify(exc) or "failed"
     sqlite = url.get_backend_name() == "sqlite"
     if kind == "busy":
-        return StoreUnavailable(
+        return StoreBusy(
             f"the store {where} is locked by another process (waited {busy_timeout:g}s); "
             "nothing was changed, try again when it is done"
         )

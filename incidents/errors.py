@@ -16,6 +16,11 @@ class StoreUnavailable(StoreError):
     """The database cannot be opened, reached, written or locked; nothing was changed."""
 
 
+class StoreBusy(StoreUnavailable):
+    """Another process held the database's lock for longer than the busy timeout: it is in use,
+    so nothing of it may be cleaned up as if this process had made it alone."""
+
+
 class ReadOnlyStore(StoreUnavailable):
     """A write was asked of a store opened read-only (its file or folder cannot be written)."""
 

@@ -9,6 +9,9 @@ re-reads the chain, and many processes appending at once still produce one gap-f
 from __future__ import annotations
 
 import contextlib
+import os
+import sqlite3
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +40,13 @@ from incidents.database import (
     read_only_url,
     sqlite_path,
 )
-from incidents.errors import IncidentNotFound, InvalidValue, StoreError, StoreUnavailable
+from incidents.errors import (
+    IncidentNotFound,
+    InvalidValue,
+    StoreBusy,
+    StoreError,
+    StoreUnavailable,
+)
 from incidents.leases import LeasesMixin
 from incidents.ledger import LedgerMixin
 from incidents.lifecycle import (
@@ -112,8 +121,10 @@ class Store(
         try:
             upgrade(db)
             db.probe_writable()
-        except BaseException:
+        except BaseException as exc:
             db.engine.dispose()
+            if isinstance(exc, StoreBusy):  # another process is using the new file: keep it
+                created = [p for p in created if p.is_dir()]
             for leftover in created:
                 with contextlib.suppress(OSError):
                     if leftover.is_dir():
@@ -414,7 +425,10 @@ def _prepare(event: NewEvent, origin: Origin) -> Prepared:
 
 
 def _prepare_sqlite_path(path: Path, where: str) -> list[Path]:
-    """Create the database's directory; return what this call created (to undo on failure)."""
+    """Create the database's directory and file; return what this call created (to undo on
+    failure). Only the one process that made the file may remove it again, and not after a
+    lock wait (`StoreBusy`: another process is using it): removing a database, or its -wal,
+    under another process would lose what it wrote."""
     created: list[Path] = []
     missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
     try:
@@ -428,10 +442,37 @@ def _prepare_sqlite_path(path: Path, where: str) -> list[Path]:
         ) from exc
     if path.is_dir():
         raise StoreUnavailable(f"cannot open the store {where}: it is a directory")
-    if not path.exists():
+    if _create_in_wal_mode(path, where):
         created.extend([path, Path(f"{path}-wal"), Path(f"{path}-shm")])
-        created.reverse()  # undo files before the directories holding them
+    created.reverse()  # undo files before the directories holding them
     return created
+
+
+def _create_in_wal_mode(path: Path, where: str) -> bool:
+    """Make a new database file already in WAL mode and link it in place atomically; False when
+    the file exists (another process, or an earlier run, made it). Processes that open a new
+    store at once then never switch journal modes together: two connections asking SQLite for
+    WAL on the same new file can each wait for the other's lock until the busy timeout."""
+    if path.exists():
+        return False
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+    try:
+        with contextlib.closing(sqlite3.connect(aside)) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            return False
+        return True
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise StoreUnavailable(
+            f"cannot create the store {where}: {reason}; nothing was written"
+        ) from exc
+    finally:
+        for leftover in (aside, Path(f"{aside}-wal"), Path(f"{aside}-shm")):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
 
 
 __all__ = ["ChainReport", "Event", "Incident", "NewEvent", "Store", "StoreError"]

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 import incidents.store
-from incidents.errors import StoreUnavailable
+from incidents.errors import StoreBusy, StoreUnavailable
 from incidents.store import Store
 
 ASSET = "resource:default/training-db"
@@ -143,3 +143,44 @@ def test_a_first_open_that_fails_leaves_no_file_or_directory_behind(
     with pytest.raises(StoreUnavailable, match="the disk is full"):
         Store.open(f"sqlite:///{tmp_path / 'ws' / '.oncall' / 'state.db'}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_only_the_process_that_made_a_new_store_file_may_remove_it(tmp_path: Path) -> None:
+    from incidents.store import _prepare_sqlite_path
+
+    path = tmp_path / "new" / "state.db"
+    first = _prepare_sqlite_path(path, str(path))
+    second = _prepare_sqlite_path(path, str(path))
+    assert path in first and path.exists()
+    assert path not in second  # it already existed: someone else's, never cleaned up by us
+
+
+@pytest.mark.parametrize(
+    ("error", "kept"),
+    [(StoreBusy("the store is locked by another process"), True), (StoreUnavailable("x"), False)],
+)
+def test_a_failed_first_open_removes_its_file_unless_another_process_holds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: StoreUnavailable, kept: bool
+) -> None:
+    import incidents.store as store_module
+
+    def fail(db: object) -> None:
+        raise error
+
+    monkeypatch.setattr(store_module, "upgrade", fail)
+    path = tmp_path / "state.db"
+    with pytest.raises(StoreUnavailable):
+        Store.open(f"sqlite:///{path}")
+    assert path.exists() is kept
+
+
+def test_a_new_store_file_is_in_wal_mode_before_anyone_opens_it(tmp_path: Path) -> None:
+    """Made aside in WAL mode and linked in place: processes opening a new store at once never
+    switch journal modes together (two such switches can wait on each other's lock)."""
+    from incidents.store import _prepare_sqlite_path
+
+    path = tmp_path / "state.db"
+    _prepare_sqlite_path(path, str(path))
+    header = path.read_bytes()[:20]
+    assert header.startswith(b"SQLite format 3\x00") and header[18:20] == b"\x02\x02"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.db"]
