@@ -463,6 +463,8 @@ def _create_in_wal_mode(path: Path, where: str) -> bool:
             os.link(aside, path)
         except FileExistsError:
             return False
+        except OSError:  # a file system without hard links: SQLite makes the file on connect
+            return False
         return True
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
