@@ -105,6 +105,19 @@ class Terminal:
             raise AssertionError(f"{exc}; the screen shows:\n{self.screen()}") from None
         return found[-1]
 
+    def settled(self, text: str, timeout: float = 120) -> str:
+        """The screen once `text` is on it and nothing moved for half a second: a key pressed
+        while the app still finishes the last one (a step's worker closing) can be dropped."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while True:
+            screen = self.wait_for(text, max(1.0, deadline - time.monotonic()))
+            if screen == last:
+                return screen
+            assert time.monotonic() < deadline, f"never settled:\n{screen}"
+            last = screen
+            time.sleep(0.5)
+
     def press(self, key: str) -> None:
         self.keys.append(key)
         _tmux(self.socket, "send-keys", "-t", self.session, key)
@@ -201,6 +214,7 @@ def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path:
                 term.type("training-db")
                 term.press("Enter")
             else:
+                shown = term.settled("Next: ")
                 before = _next_step(shown)
                 term.press("x")
             # the key landed once the screen moved on: another step next, the typed
