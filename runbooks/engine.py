@@ -89,7 +89,7 @@ def start_run(
         return session
     assert incident is not None
     session.gate.decide_up_front(session.renderer.destructive_assets())
-    session.gate.require_confirmable(session.destructive_steps_to_confirm())
+    session.gate.require_confirmable(session.destructive_steps_to_confirm)
     ctx.run = store.create_run(
         incident.id,
         runbook.id,
@@ -173,7 +173,7 @@ def resume_run(
         session.changed_assets(), ctx.options.force_reason
     )  # a live run is refused before anyone is asked for a reason it could not use
     session.gate.decide_up_front(session.renderer.destructive_assets())
-    session.gate.require_confirmable(session.destructive_steps_to_confirm())
+    session.gate.require_confirmable(session.destructive_steps_to_confirm)
     _take_leases(session, session.changed_assets(), resuming=True)
     ctx.run = store.claim_run(run.id, ctx.token)  # from now on the run is this session's
     if run.status != "running":

@@ -9,6 +9,7 @@ open for as long as the operator likes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from runbooks.actions import ActionFailed, Preview, RenderedAction
@@ -91,18 +92,20 @@ class Gate:
         ctx.options.break_glass = check_break_glass_reason(reason)
         return ctx.options.break_glass
 
-    def require_confirmable(self, pending_destructive: list[str]) -> None:
+    def require_confirmable(self, pending_destructive: Callable[[], list[str]]) -> None:
         """Before the run's first effect: a run that will stop at a destructive step for a
         confirmation nobody can give (a script without `--yes-destructive`) is refused now,
-        having changed nothing, rather than after its earlier steps ran (e.g. a paused ETL)."""
+        having changed nothing, rather than after its earlier steps ran (e.g. a paused ETL).
+        `pending_destructive` (it runs checks) is asked only when nobody could confirm."""
         ctx = self.ctx
-        if not pending_destructive or ctx.options.yes_destructive:
+        if ctx.options.yes_destructive or ctx.prompter.can_confirm_destructive():
             return
-        if ctx.prompter.can_confirm_destructive():
+        pending = pending_destructive()
+        if not pending:
             return
-        steps = ", ".join(pending_destructive)
+        steps = ", ".join(pending)
         raise CannotConfirm(
-            f"{ctx.runbook.id} reaches destructive step{'s' if len(pending_destructive) > 1 else ''}"
+            f"{ctx.runbook.id} reaches destructive step{'s' if len(pending) > 1 else ''}"
             f" {steps}, which must be confirmed: run it on a terminal or in the app, or pass "
             "--yes-destructive; refused before any step ran, nothing was changed"
         )
