@@ -16,14 +16,17 @@ again (issue 16). Either way the catalog, its problems and their order are the s
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graph.cache import code_key, read_cached, write_cached
 from graph.errors import CatalogError
+from graph.gcpause import paused_gc
 from graph.model import Catalog
 from graph.parts import EntityRecord, Part, PartCache, load_part, reshare
 from graph.records import Problem
@@ -95,13 +98,16 @@ def _read_files(
     from graph.lineage import read_lineage_text
 
     builder = CatalogBuilder()
-    with _Parser(workers) as parser:
-        _read_catalog(catalog_paths, builder, sources, parts, parser)
-    for path in _expand(lineage_paths, LINEAGE_SUFFIXES, sources):
-        text = _read_text(path, builder, sources)
-        if text is not None:
-            read_lineage_text(text, str(path), builder)
-    return builder.finish()
+    # a million entities, and nothing in them forms a cycle: the collector's full passes over
+    # an ever larger heap cost seconds and find nothing (it runs again afterwards)
+    with paused_gc():
+        with _Parser(workers) as parser:
+            _read_catalog(catalog_paths, builder, sources, parts, parser)
+        for path in _expand(lineage_paths, LINEAGE_SUFFIXES, sources):
+            text = _read_text(path, builder, sources)
+            if text is not None:
+                read_lineage_text(text, str(path), builder)
+        return builder.finish()
 
 
 def _read_catalog(
@@ -112,10 +118,10 @@ def _read_catalog(
     parser: _Parser | None = None,
 ) -> None:
     """Every catalog file, breadth first from `paths` (Location targets join the end of the
-    queue), in waves: the files queued when a wave starts are parsed together (in parallel
-    when worth it, or from the part cache), then replayed into the builder one by one in queue
-    order, which queues the next wave. The order of files, and so of problems and of which of
-    two duplicate definitions wins, is the serial order."""
+    queue), in waves: the files queued when a wave starts are parsed (in parallel when worth
+    it, or taken from the part cache) a few ahead of the one being replayed into the builder,
+    in queue order, which queues the next wave. The order of files, and so of problems and of
+    which of two duplicate definitions wins, is the serial order."""
     parser = parser or _Parser(1)
     queue: deque[tuple[Path, bool]] = deque()
     for path in paths:
@@ -134,7 +140,7 @@ def _read_catalog(
             if key not in seen:
                 seen.add(key)
                 wave.append((path, strict))
-        for path, _strict, file, part in _parse_wave(wave, builder, sources, parts, parser, used):
+        for path, file, part in _parse_wave(wave, builder, sources, parts, parser, used):
             _replay(path, file, part, builder, sources, queue)
     if parts is not None and used:
         parts.keep_only(used)
@@ -147,35 +153,67 @@ def _parse_wave(
     parts: PartCache | None,
     parser: _Parser,
     used: set[str],
-) -> list[tuple[Path, bool, str, Part]]:
-    """Each file of the wave with its part (an unreadable file's part is its one problem)."""
-    results: list[tuple[Path, bool, str, Part]] = []
-    to_parse: list[tuple[int, str, str, bool, str | None]] = []
+) -> Iterator[tuple[Path, str, Part]]:
+    """Each file of the wave with its part (an unreadable file's part is its one problem), in
+    wave order, as soon as it is ready: files are read and handed to the parser a few ahead of
+    the one the caller replays, so the workers parse while this process replays, and only those
+    few files' texts are held at a time (a 1M-entity catalog is over a gigabyte of YAML)."""
+    parser.prepare(_total_size(wave))
+    ahead: deque[tuple[Path, str, Part | None, str | None, Callable[[], bytes] | None]] = deque()
     for path, strict in wave:
-        text, problem = _read_text_or_problem(path, sources)
-        file = builder.share(str(path))
-        if text is None:
-            results.append((path, strict, file, [problem] if problem is not None else []))
-            continue
-        key = None
-        if parts is not None:
-            stamp = sources.files.get(str(path))
-            key = parts.key(stamp[2] if stamp else b"", file, strict)
-            used.add(key)
-            cached = parts.get(key)
-            part = load_part(cached) if cached is not None else None
-            if part is not None:
-                results.append((path, strict, file, part))
-                continue
-        results.append((path, strict, file, []))
-        to_parse.append((len(results) - 1, text, file, strict, key))
-    parsed = parser.parse([(text, file, strict) for _, text, file, strict, _ in to_parse])
-    for (index, _text, _file, _strict, key), data in zip(to_parse, parsed, strict=True):
+        ahead.append(_start(path, strict, builder, sources, parts, parser, used))
+        while len(ahead) > parser.lookahead:
+            yield _finish(ahead.popleft(), parts)
+    while ahead:
+        yield _finish(ahead.popleft(), parts)
+
+
+def _start(
+    path: Path,
+    strict: bool,
+    builder: CatalogBuilder,
+    sources: Sources,
+    parts: PartCache | None,
+    parser: _Parser,
+    used: set[str],
+) -> tuple[Path, str, Part | None, str | None, Callable[[], bytes] | None]:
+    """Read one file and find its part in the cache, or hand it to the parser."""
+    text, problem = _read_text_or_problem(path, sources)
+    file = builder.share(str(path))
+    if text is None:
+        return path, file, [problem] if problem is not None else [], None, None
+    key = None
+    if parts is not None:
+        stamp = sources.files.get(str(path))
+        key = parts.key(stamp[2] if stamp else b"", file, strict)
+        used.add(key)
+        cached = parts.get(key)
+        part = load_part(cached) if cached is not None else None
+        if part is not None:
+            return path, file, part, key, None
+    return path, file, None, key, parser.submit((text, file, strict))
+
+
+def _finish(
+    started: tuple[Path, str, Part | None, str | None, Callable[[], bytes] | None],
+    parts: PartCache | None,
+) -> tuple[Path, str, Part]:
+    path, file, part, key, parsing = started
+    if parsing is not None:
+        data = parsing()
         if parts is not None and key is not None:
             parts.put(key, data)
-        path, strict, file, _ = results[index]
-        results[index] = (path, strict, file, load_part(data) or [])
-    return results
+        part = load_part(data) or []
+    assert part is not None
+    return path, file, part
+
+
+def _total_size(wave: list[tuple[Path, bool]]) -> int:
+    total = 0
+    for path, _strict in wave:
+        with contextlib.suppress(OSError):  # reported when it is read
+            total += path.stat().st_size
+    return total
 
 
 def _replay(
@@ -215,6 +253,7 @@ class _Parser:
     def __init__(self, workers: int | None) -> None:
         self._workers = workers
         self._pool: Any = None
+        self.lookahead = 0
 
     def __enter__(self) -> _Parser:
         return self
@@ -224,36 +263,52 @@ class _Parser:
             self._pool.shutdown()
             self._pool = None
 
-    def parse(self, jobs: list[tuple[str, str, bool]]) -> list[bytes]:
-        from concurrent.futures.process import BrokenProcessPool
-
-        from graph.parts import parse_to_bytes
-
+    def prepare(self, size: int) -> None:
+        """Start the pool when `size` bytes of catalog are worth parsing in parallel."""
         workers = self._workers
         if workers is None:
-            size = sum(len(text) for text, _, _ in jobs)
-            workers = min(os.cpu_count() or 1, MAX_WORKERS) if size >= PARALLEL_MIN_BYTES else 1
-        workers = min(workers, len(jobs))
-        if workers <= 1:
-            return [parse_to_bytes(job) for job in jobs]
-        if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+            enough = size >= PARALLEL_MIN_BYTES
+            workers = min(os.cpu_count() or 1, MAX_WORKERS) if enough else 1
+        if workers <= 1 or self._pool is not None:
+            self.lookahead = 4 * workers if self._pool is not None else 0
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-            # spawn: the loader may run in a thread of the app, and forking a threaded process
-            # is unsafe; the workers import only what parsing needs
-            self._pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn")
-            )
-        try:
-            return list(self._pool.map(parse_to_bytes, jobs, chunksize=1))
-        except BrokenProcessPool:
-            # a worker could not start: typically a script that loads a catalog at import time,
-            # which spawned workers import again. Parse here instead; the result is the same.
+        # spawn: the loader may run in a thread of the app, and forking a threaded process
+        # is unsafe; the workers import only what parsing needs
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self.lookahead = 4 * workers
+
+    def submit(self, job: tuple[str, str, bool]) -> Callable[[], bytes]:
+        """Start parsing one file; the returned call gives its pickled part."""
+        from graph.parts import parse_to_bytes  # looked up now: tests count what is parsed
+
+        if self._pool is None:
+            return partial(parse_to_bytes, job)
+        future = self._pool.submit(parse_to_bytes, job)
+
+        def result() -> bytes:
+            from concurrent.futures import CancelledError
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                return future.result()  # type: ignore[no-any-return]
+            except (BrokenProcessPool, CancelledError):
+                # a worker could not start: typically a script that loads a catalog at import
+                # time, which spawned workers import again. Parse here instead; the result is
+                # the same.
+                self._stop()
+                return parse_to_bytes(job)
+
+        return result
+
+    def _stop(self) -> None:
+        if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-            self._workers = 1
-            return [parse_to_bytes(job) for job in jobs]
+        self._workers = 1
+        self.lookahead = 0
 
 
 def _follow(

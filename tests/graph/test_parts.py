@@ -4,13 +4,15 @@ problems in the same order, same winner of a duplicate definition."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
 from bench import catalog_gen
-from graph import parts
+from graph import loader, parts
 from graph.loader import load_catalog
 from graph.model import Catalog
 
@@ -108,6 +110,30 @@ def test_a_generated_workspace_loads_the_same_in_a_pool(tmp_path: Path) -> None:
     pooled = load_catalog(catalog, lineage, None, workers=2)
     assert len(list((tmp_path / "ws" / "catalog").glob("*.yaml"))) > 2
     assert state(pooled) == state(serial)
+
+
+def test_workers_killed_mid_load_give_the_serial_catalog(
+    catalog_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that dies (SIGKILL, the OOM killer) breaks the pool: the files it had not
+    parsed yet are parsed in this process, and the catalog is the serial one (never a hang)."""
+    submit = loader._Parser.submit
+    killed: list[int] = []
+
+    def submit_then_kill(self: loader._Parser, job: tuple[str, str, bool]) -> object:
+        call = submit(self, job)
+        pool = self._pool
+        if pool is not None and not killed:
+            for process in list(pool._processes.values()):
+                os.kill(process.pid, signal.SIGKILL)
+                killed.append(process.pid)
+        return call
+
+    monkeypatch.setattr(loader._Parser, "submit", submit_then_kill)
+    pooled = load_catalog([catalog_dir], [], None, workers=2)
+    assert killed
+    assert state(pooled) == state(fresh(catalog_dir))
+    assert pooled.problems == fresh(catalog_dir).problems
 
 
 def test_after_one_file_is_edited_only_that_file_is_parsed(
