@@ -33,7 +33,7 @@ import mmap
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -118,13 +118,19 @@ class Stale:
 
 
 def read_changed(
-    cache_dir: Path, catalog_paths: Sequence[Path], lineage_paths: Sequence[Path]
+    cache_dir: Path,
+    catalog_paths: Sequence[Path],
+    lineage_paths: Sequence[Path],
+    on_changed: Callable[[dict[str, tuple[bytes, Stamp, bytes]], int], object] | None = None,
 ) -> Stale | None:
     """The cached catalog although some of its files' contents changed since: with the record
     of what it was built from (unchanged files' stamps refreshed) and the changed files (their
     bytes now, their stamps now, the digests it was built from), for `graph.patch`. None when
     there is no usable cache, nothing changed, or something besides file contents did (a file
-    appeared or went, a listing differs)."""
+    appeared or went, a listing differs).
+
+    `on_changed(changed, payload bytes)` is called once the changed files are known and before
+    the cached catalog is decoded, so their parse can start beside the decode."""
     path = cache_file(cache_dir, catalog_paths, lineage_paths)
     try:
         with open(path, "rb") as handle:
@@ -135,6 +141,8 @@ def read_changed(
             if not changed:
                 return None
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        if on_changed is not None:
+            on_changed(changed, len(mapped) - start)
         payload = memoryview(mapped)[start:]
         catalog = _decode(payload, header)
     except Exception:

@@ -153,3 +153,60 @@ def test_packed_text_rows_replaced_are_the_column_packed_again() -> None:
         assert list(replaced) == expected
         assert [replaced[row] for row in range(len(expected))] == expected
         assert replaced.state() == PackedText.pack(expected).state()
+
+
+def test_a_patch_parsing_in_a_forked_child_gives_the_fresh_catalog(
+    catalog_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large caches parse the changed files in a forked child beside the decode: the same
+    catalog, and this process parses nothing itself."""
+    from graph import parts, patch
+
+    cache = tmp_path / "cache"
+    load_catalog([catalog_dir], [], cache, workers=1)
+    edit(catalog_dir / "b.yaml", "description: second", "description: forked")
+    edit(catalog_dir / "c.yaml", "title: Gamma", "title: Gamma forked")
+    monkeypatch.setattr(patch, "FORK_MIN_BYTES", 0)
+    here: list[str] = []
+    original = parts.parse_to_bytes
+
+    def counting(job: tuple[str, str, bool]) -> bytes:
+        here.append(job[1])
+        return original(job)
+
+    monkeypatch.setattr(parts, "parse_to_bytes", counting)
+    monkeypatch.setattr(loader, "_read_files", no_full_load_allowed)
+    patched = load_catalog([catalog_dir], [], cache, workers=1)
+    monkeypatch.undo()
+    assert here == []  # parsed in the child (a list the child appended to is its own)
+    same(patched, fresh(catalog_dir))
+    assert patched.entities["resource:default/gamma"].title == "Gamma forked"
+
+
+def test_a_forked_parse_that_dies_is_done_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child killed before it delivered (SIGKILL): the files are parsed in this process."""
+    import os
+    import signal
+
+    from graph import parts
+    from graph.forked import ParseAside
+
+    parent = os.getpid()
+    original = parts.parse_to_bytes
+    here: list[str] = []
+
+    def dies_in_the_child(job: tuple[str, str, bool]) -> bytes:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        here.append(job[1])
+        return original(job)
+
+    monkeypatch.setattr(parts, "parse_to_bytes", dies_in_the_child)
+    job = (TEAM, str(tmp_path / "t.yaml"), True)
+    aside = ParseAside([job])
+    assert aside._pid is not None
+    assert aside.result() == [original(job)]
+    assert here == [job[1]]
+    ParseAside([job]).discard()  # a child not wanted is stopped and reaped
