@@ -286,7 +286,13 @@ class _Parser:
 
         if self._pool is None:
             return partial(parse_to_bytes, job)
-        future = self._pool.submit(parse_to_bytes, job)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            future = self._pool.submit(parse_to_bytes, job)
+        except BrokenProcessPool:  # a worker died since the last file was handed out
+            self._stop()
+            return partial(parse_to_bytes, job)
 
         def result() -> bytes:
             from concurrent.futures import CancelledError

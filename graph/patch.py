@@ -7,8 +7,9 @@ changed file is parsed again and its new part compared with the part the cache w
 (`graph.parts`, kept by content): when they differ only in what an entity says about itself
 (`graph.table.PATCHABLE`: title, description, type, tags, ...), nothing
 derived from the files can have changed (the same entities, references, edges, problems,
-duplicates, Location targets and rotations), so the cached table gets those rows' new values
-and is stored again. Any other difference, a new or removed file, a lineage file, a part that
+duplicates, Location targets and rotations), so the cached table gets those rows' new values,
+and only those rows are stored, beside the cache file (`graph.cache.write_rows`: writing 300 MB
+again cost more than the rest of the patch). Any other difference, a new or removed file, a lineage file, a part that
 is not in the part cache: `None`, and the loader reads everything as before. The result is the
 catalog a full load gives (tests/graph/test_patch.py compares them).
 """
@@ -19,13 +20,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from graph.cache import RAW_MIN_BYTES, code_key, read_changed, write_cached
+from graph.cache import code_key, read_changed, write_cached, write_rows
 from graph.forked import ParseAside
 from graph.model import Catalog
 from graph.parts import EntityRecord, Part, PartCache, load_part
 from graph.records import Entity, Problem
 from graph.sources import Stamp
-from graph.table import PATCHABLE, EntityTable, PackedText
+from graph.table import PATCHABLE, EntityTable, patch_values
 
 # Entity fields that must be the same in the old and new part for the patch to hold.
 _FIXED: tuple[str, ...] = tuple(
@@ -39,6 +40,11 @@ FORK_MIN_BYTES = 64 * 1024 * 1024
 """A cached catalog this large takes long enough to decode (a 1M-entity one: 300 MB, most of a
 second) that the changed files are parsed beside the decode, in a forked child
 (`graph.forked`); a smaller one decodes faster than a fork pays off."""
+
+
+ROWS_FILE_MAX = 50_000
+"""Patched rows kept beside the cache file (`graph.cache.write_rows`) before the whole cache is
+written again with them: a cached load lays every one over its columns."""
 
 
 class _Refused(Exception):
@@ -92,18 +98,13 @@ def patch_cached(
         rows.update(patched)
         replaced.append((old_key, new_key, data))
         sources[0][file] = stamp
-    table = catalog.table.with_rows(rows) if rows else catalog.table
-    same = _only_raw_sections_differ(catalog.table, table)
-    if table is not catalog.table:
-        catalog = catalog.with_table(table)
-    write_cached(
-        cache_dir,
-        catalog_paths,
-        lineage_paths,
-        sources,
-        catalog,
-        same_structure=stale.structure if same else None,
-    )
+    values = patch_values(rows)
+    if values:
+        catalog = catalog.with_table(catalog.table.with_values(values))
+    if len(stale.rows) + len(values) > ROWS_FILE_MAX:
+        write_cached(cache_dir, catalog_paths, lineage_paths, sources, catalog)
+    else:
+        write_rows(cache_dir, catalog_paths, lineage_paths, stale, values)
     for old_key, new_key, data in replaced:
         parts.put(new_key, data)
         if old_key != new_key:
@@ -186,19 +187,3 @@ def _aligned_rfind(data: bytes, needle: bytes) -> int:
     while at >= 0 and at % _INT:
         at = data.rfind(needle, 0, at + _INT - 1)
     return at
-
-
-def _only_raw_sections_differ(before: EntityTable, after: EntityTable) -> bool:
-    """Whether the cache's marshalled structure of `after` is that of `before`: every column
-    that changed is packed text whose bytes are stored as raw sections before and after (see
-    `graph.cache`)."""
-    for was, now in zip(before.columns, after.columns, strict=True):
-        if now is was:
-            continue
-        if not (isinstance(was, PackedText) and isinstance(now, PackedText)):
-            return False
-        if min(len(was.data), len(now.data)) < RAW_MIN_BYTES:
-            return False
-        if len(was.nulls) < RAW_MIN_BYTES:  # the offsets are 8 times as long
-            return False
-    return True

@@ -75,17 +75,24 @@ class PackedText(Sequence["str | None"]):
     """Many strings stored as one UTF-8 buffer: row i is `data[starts[i]:starts[i + 1]]`.
 
     Reading a row decodes just that row, so a column loaded from the cache costs nothing until
-    it is read, and a whole-column read (`tolist`) is done once and kept.
+    it is read, and a whole-column read (`tolist`) is done once and kept. `over` holds rows
+    replaced since the buffer was packed (`replaced`): laid over it, not spliced into it, so
+    patching a few rows of a million costs nothing until the column is stored again.
     """
 
-    __slots__ = ("_list", "data", "nulls", "starts")
+    __slots__ = ("_list", "_over", "data", "nulls", "starts")
 
     def __init__(
-        self, data: bytes | memoryview, starts: Sequence[int], nulls: bytes | memoryview
+        self,
+        data: bytes | memoryview,
+        starts: Sequence[int],
+        nulls: bytes | memoryview,
+        over: Mapping[int, str | None] | None = None,
     ) -> None:
         if len(starts) != len(nulls) + 1:
             raise ValueError("packed column offsets do not match its rows")
         self.data, self.starts, self.nulls = data, starts, nulls
+        self._over = dict(over) if over else None
         self._list: tuple[str | None, ...] | None = None
 
     @classmethod
@@ -104,6 +111,8 @@ class PackedText(Sequence["str | None"]):
         if self._list is not None:
             return self._list[row]
         row = range(len(self.nulls))[row]  # negative rows, and IndexError like a list
+        if self._over is not None and row in self._over:
+            return self._over[row]
         if self.nulls[row]:
             return None
         return str(self.data[self.starts[row] : self.starts[row + 1]], "utf-8")
@@ -130,14 +139,26 @@ class PackedText(Sequence["str | None"]):
                         for i in range(len(nulls))
                     ]
                 )
+            if self._over is not None:
+                values = list(self._list)
+                for row, value in self._over.items():
+                    values[row] = value
+                self._list = tuple(values)
         return self._list
 
     def state(self) -> tuple[bytes, bytes, bytes]:
+        if self._over is not None:
+            return self._spliced().state()
         return bytes(self.data), _bytes(self.starts), bytes(self.nulls)
 
     def replaced(self, rows: Mapping[int, str | None]) -> PackedText:
-        """A copy with the given rows' text replaced: the bytes between them are copied whole
-        and only the offsets after a changed row move (no row is decoded)."""
+        """A copy with the given rows' text replaced, laid over the same buffer."""
+        return PackedText(self.data, self.starts, self.nulls, {**(self._over or {}), **rows})
+
+    def _spliced(self) -> PackedText:
+        """The column packed again with the rows laid over it: the bytes between them are
+        copied whole and only the offsets after a changed row move (no row is decoded)."""
+        rows = self._over or {}
         data, starts = self.data, self.starts
         nulls = bytearray(self.nulls)
         offsets = array("q", starts)
@@ -288,11 +309,15 @@ class EntityTable:
         """A copy with the given rows' `PATCHABLE` fields taken from `entities`; every other
         field, and the spec, must be the same already (see `graph.patch`). Unchanged columns are
         shared, and so are the specs and the row index."""
+        return self.with_values(patch_values(entities))
+
+    def with_values(self, rows: Mapping[int, Sequence[Any]]) -> EntityTable:
+        """`with_rows` from each row's `PATCHABLE` values, in that order (`patch_values`)."""
         columns = list(self.columns)
-        for name in PATCHABLE:
+        for field_number, name in enumerate(PATCHABLE):
             position = COLUMNS.index(name)
             column = columns[position]
-            values = {row: getattr(e, name) for row, e in entities.items()}
+            values = {row: found[field_number] for row, found in rows.items()}
             if all(column[row] == value for row, value in values.items()):
                 continue
             if isinstance(column, PackedText):
@@ -360,6 +385,13 @@ class EntityTable:
         values = [column[row] for column in self.columns]
         values[FILE_COLUMN] = self.files[values[FILE_COLUMN]]
         return Entity(*values, self.spec(row))
+
+
+def patch_values(entities: Mapping[int, Entity]) -> dict[int, tuple[Any, ...]]:
+    """Each row's `PATCHABLE` values, in that order: plain data, for `graph.cache` to store."""
+    return {
+        row: tuple(getattr(entity, name) for name in PATCHABLE) for row, entity in entities.items()
+    }
 
 
 class EntityMap(Mapping[str, Entity]):

@@ -210,3 +210,55 @@ def test_a_forked_parse_that_dies_is_done_here(
     assert aside.result() == [original(job)]
     assert here == [job[1]]
     ParseAside([job]).discard()  # a child not wanted is stopped and reaped
+
+
+def test_a_patch_stores_only_its_rows_beside_the_cache_file_until_there_are_too_many(
+    catalog_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from graph import patch
+
+    cache = tmp_path / "cache"
+    load_catalog([catalog_dir], [], cache, workers=1)
+    (whole,) = cache.glob("catalog-*.bin")
+    before = whole.stat()
+    edit(catalog_dir / "b.yaml", "description: b,", "description: b once,")
+    monkeypatch.setattr(loader, "_read_files", no_full_load_allowed)
+    load_catalog([catalog_dir], [], cache, workers=1)
+    edit(catalog_dir / "c.yaml", "title: Gamma", "title: Gamma twice")
+    load_catalog([catalog_dir], [], cache, workers=1)
+    after = whole.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert whole.with_suffix(".rows").is_file()
+    monkeypatch.undo()
+    cached = load_catalog([catalog_dir], [], cache, workers=1)  # the file and its rows
+    same(cached, fresh(catalog_dir))
+    assert cached.entities["resource:default/beta"].description == "b once"
+    # past ROWS_FILE_MAX rows the whole cache is written again with them, and the rows go
+    monkeypatch.setattr(patch, "ROWS_FILE_MAX", 1)
+    edit(catalog_dir / "a.yaml", "description: first", "description: first, thrice")
+    monkeypatch.setattr(loader, "_read_files", no_full_load_allowed)
+    load_catalog([catalog_dir], [], cache, workers=1)
+    monkeypatch.undo()
+    assert whole.stat().st_ino != before.st_ino
+    assert not whole.with_suffix(".rows").exists()
+    same(load_catalog([catalog_dir], [], cache, workers=1), fresh(catalog_dir))
+
+
+def test_a_rows_file_of_another_cache_file_is_ignored(catalog_dir: Path, tmp_path: Path) -> None:
+    """Rows written over one cache file never apply to the next one written (a full load)."""
+    import shutil
+
+    cache = tmp_path / "cache"
+    load_catalog([catalog_dir], [], cache, workers=1)
+    edit(catalog_dir / "b.yaml", "description: b,", "description: patched,")
+    load_catalog([catalog_dir], [], cache, workers=1)
+    (rows,) = cache.glob("catalog-*.rows")
+    kept = tmp_path / "kept.rows"
+    shutil.copy(rows, kept)
+    (catalog_dir / "d.yaml").write_text(resource("delta").lstrip("-\n"), encoding="utf-8")
+    load_catalog([catalog_dir], [], cache, workers=1)  # a file added: a full load and write
+    (catalog_dir / "d.yaml").unlink()
+    edit(catalog_dir / "b.yaml", "description: patched,", "description: b,")
+    load_catalog([catalog_dir], [], cache, workers=1)  # full again: the first cache is gone
+    shutil.copy(kept, rows)  # stale rows naming the first cache file's id
+    same(load_catalog([catalog_dir], [], cache, workers=1), fresh(catalog_dir))
