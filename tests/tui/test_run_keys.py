@@ -118,7 +118,9 @@ async def test_x_pressed_just_as_a_step_finishes_and_the_next_is_checked_is_refu
             await pilot.press("x")
             await _until(
                 pilot,
-                lambda: _states(screen)["pause-etl"] == "done" and screen.busy == "snapshot-partial",
+                lambda: (
+                    _states(screen)["pause-etl"] == "done" and screen.busy == "snapshot-partial"
+                ),
                 "pause-etl done and snapshot-partial's check under way",
             )
             await pilot.press("x")

@@ -28,7 +28,7 @@ from textual.message import Message
 from textual.widgets import Button, Footer, RichLog, Static
 
 from tui.problems import Problem, explain
-from tui.screens.base import OncallScreen
+from tui.screens.base import OncallScreen, refusals
 from tui.screens.choice import ChoiceScreen
 from tui.screens.prompt import TextPromptScreen
 from tui.screens.run_prompter import TuiPrompter
@@ -82,7 +82,7 @@ class RunbookRunScreen(OncallScreen[None]):
         # A step key pressed when it cannot act (a step still running, the run still starting
         # or already over) falls through to these: it is refused with a notice saying why,
         # never dropped in silence. No description: the help and footer list only the above.
-        *(Binding(key, f"refused('{key}')", show=False) for key in STEP_KEYS),
+        *refusals(*STEP_KEYS, "ctrl+s"),
     ]
 
     # --- messages from workers ----------------------------------------------------------------
@@ -703,8 +703,27 @@ class RunbookRunScreen(OncallScreen[None]):
             )
         return None
 
+    def why_not(self, key: str) -> Problem | None:
+        """Why ctrl+s did nothing; a step key's reason is `_why_not`."""
+        if key != "ctrl+s":
+            return self._why_not(key)
+        if self.session is not None or self.resume_id is not None:
+            return Problem(
+                "ctrl+s does nothing now: the run has started.",
+                "x runs the current step, a the rest.",
+                kind="warning",
+            )
+        what = "the runbook is still loading" if self.runbook is None else "it is starting"
+        return Problem(
+            f"ctrl+s was not taken: {what}.", "Press it again in a moment.", kind="warning"
+        )
+
     def action_refused(self, key: str) -> None:
-        """A step key pressed when it cannot act: say why (see `_why_not`)."""
+        """A key pressed when it cannot act: say why (see `_why_not`)."""
+        if key == "ctrl+s":
+            if (problem := self.why_not(key)) is not None:
+                self._refuse(problem)
+            return
         why = self._why_not(key)
         if why is None:  # it can act after all: do what the key says
             if key == "x":
