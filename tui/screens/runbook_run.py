@@ -70,7 +70,7 @@ class RunbookRunScreen(OncallScreen[None]):
             "a",
             "run_rest",
             "Run rest",
-            tooltip="Run the remaining steps one after another, stopping at any that needs you",
+            tooltip="Run the remaining steps in turn, stopping where you are needed",
         ),
         Binding("s", "skip_step", "Skip", tooltip="Skip the current step (asks why)"),
         Binding("d", "mark_done", "Mark done", tooltip="Record the step done by hand (asks why)"),
