@@ -15,9 +15,10 @@ resumes an interrupted run instead of starting one.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -51,6 +52,21 @@ if TYPE_CHECKING:
 
 #: The keys that work on steps; pressed at the wrong moment each is refused out loud.
 STEP_KEYS = ("x", "a", "s", "d")
+
+_Worker = TypeVar("_Worker", bound=Callable[..., None])
+
+
+def _holds_store(method: _Worker) -> _Worker:
+    """A run worker holds the store in use (`Backend.in_use`) while it runs: quitting the
+    app waits for it before closing the store the session writes through."""
+
+    @functools.wraps(method)
+    def holding(self: RunbookRunScreen, *args: object, **kwargs: object) -> None:
+        with self.backend.in_use():
+            method(self, *args, **kwargs)
+
+    return cast("_Worker", holding)
+
 
 STATE_WORDS = {
     "vetted": "✔ vetted",
@@ -388,6 +404,7 @@ class RunbookRunScreen(OncallScreen[None]):
             self.check_then_start(raw)
 
     @work(thread=True, group="run")
+    @_holds_store
     def check_then_start(self, raw: dict[str, str]) -> None:
         """A live start of a recovery that would find nothing to do asks first (explicitly:
         "Start anyway"); any other starts at once (the screen stays busy until it has)."""
@@ -445,6 +462,7 @@ class RunbookRunScreen(OncallScreen[None]):
         self.post_message(self.Reported(f"{event.kind}: {event.message}"))
 
     @work(thread=True, group="run")
+    @_holds_store
     def start(self, raw: dict[str, str], force_reason: str | None) -> None:
         runbook = self.runbook
         assert runbook is not None
@@ -462,6 +480,7 @@ class RunbookRunScreen(OncallScreen[None]):
         )
 
     @work(thread=True, group="run")
+    @_holds_store
     def resume(self, run_id: str, force_reason: str | None) -> None:
         """`force_reason`: take the run over even if it may still be running elsewhere (the
         engine records the override and the reason on the timeline)."""
@@ -790,6 +809,7 @@ class RunbookRunScreen(OncallScreen[None]):
             self._show_steps()
 
     @work(thread=True, group="run")
+    @_holds_store
     def run_step(self, step_id: str, confirmed: bool = True) -> None:
         """`confirmed`: pressing x confirmed it; otherwise the engine asks through the prompter
         if it comes to running it (after its check). The screen stays busy until the steps
@@ -804,6 +824,7 @@ class RunbookRunScreen(OncallScreen[None]):
             self._set_busy(None)
 
     @work(thread=True, group="run")
+    @_holds_store
     def run_rest(self) -> None:
         """(`a`) Each remaining step in turn, as x runs it, until one does not end done or
         skipped, or the operator asked to stop (escape)."""
@@ -836,6 +857,7 @@ class RunbookRunScreen(OncallScreen[None]):
         return not outcome.stop and outcome.state.status in ("done", "skipped")
 
     @work(thread=True, group="run")
+    @_holds_store
     def advance(self) -> None:
         """As a live run starts: settle the steps with nothing to do, then wait for x."""
         session = self.session
@@ -890,6 +912,7 @@ class RunbookRunScreen(OncallScreen[None]):
         self.post_message(self.Failed(problem))
 
     @work(thread=True, group="run")
+    @_holds_store
     def dry_run_all(self) -> None:
         session = self.session
         assert session is not None
@@ -954,6 +977,7 @@ class RunbookRunScreen(OncallScreen[None]):
         )
 
     @work(thread=True, group="run")
+    @_holds_store
     def settle_step(self, step_id: str, what: str, reason: str) -> None:
         session = self.session
         assert session is not None
@@ -1103,6 +1127,7 @@ class RunbookRunScreen(OncallScreen[None]):
         )
 
     @work(thread=True, group="run")
+    @_holds_store
     def close_and_leave(self) -> None:
         """Close the run as interrupted (leases released); it can be resumed later."""
         assert self.session is not None
