@@ -410,7 +410,7 @@ def measure_appends(postgres: str | None, events: int) -> list[Row]:
             row.status, row.note = "error", str(exc).splitlines()[0]
     rows.append(row.judge(rate_at_least(timeline.APPEND_TARGET_RATIO["sqlite"], "raw")))
     row = Row("append_postgres", "timeline appends, PostgreSQL, 1 process", "/s")
-    row.baseline_name = "raw psycopg insert + commit, same row"
+    row.baseline_name = "raw psycopg autocommit insert (insert + commit, 1 round trip), same row"
     if postgres is None:
         row.status, row.note = "skipped", "no --postgres URL (or $ONCALL_BENCH_POSTGRES)"
     else:

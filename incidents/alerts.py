@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select, text
 
-from incidents.appending import Appender, Prepared, SqlBySize, prepare_normalised
+from incidents.appending import (
+    Appender,
+    Head,
+    Prepared,
+    SqlBySize,
+    numbered,
+    prepare_normalised,
+)
 from incidents.base import StoreBase
 from incidents.canonical import Origin, as_utc, canonical_json, normalise_data, sqlite_time
 from incidents.errors import InvalidValue
@@ -51,17 +58,17 @@ _CLOSED = ", ".join(f"'{status}'" for status in sorted(CLOSED_STATUSES))
 _OPEN_ON_ASSET_SQL = {
     backend: f"SELECT id FROM incidents WHERE asset = {mark} AND status NOT IN ({_CLOSED}) "
     "ORDER BY number DESC LIMIT 1"
-    for backend, mark in (("sqlite", "?"), ("postgresql", "%s"))
+    for backend, mark in (("sqlite", "?"), ("postgresql", "$1"))
 }
 _FIRING_RECEIPT_SQL = {
     backend: f"SELECT incident_id FROM alert_receipts WHERE fingerprint = {mark} "
-    f"AND status = 'firing' AND starts_at = {mark}"
-    for backend, mark in (("sqlite", "?"), ("postgresql", "%s"))
+    f"AND status = 'firing' AND starts_at = {mark2}"
+    for backend, mark, mark2 in (("sqlite", "?", "?"), ("postgresql", "$1", "$2"))
 }
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:asset))")
 _PLACE_RECEIPT_SQL = {
     "sqlite": "UPDATE alert_receipts SET incident_id = ?, event_seq = ? WHERE id = ?",
-    "postgresql": "UPDATE alert_receipts SET incident_id = %s, event_seq = %s WHERE id = %s",
+    "postgresql": "UPDATE alert_receipts SET incident_id = $1, event_seq = $2 WHERE id = $3",
 }
 _RECEIPT_COLUMNS = "fingerprint, status, starts_at, alertname, asset, received_at, data"
 _RECEIPT_SQL = {
@@ -70,12 +77,31 @@ _RECEIPT_SQL = {
         "ON CONFLICT (fingerprint, status, starts_at) DO NOTHING "
         "RETURNING id, fingerprint, status, starts_at",
         row,
+        numbered=backend == "postgresql",
     )
     for backend, row in (
         ("sqlite", "(?, ?, ?, ?, ?, ?, ?)"),
         ("postgresql", "(%s, %s, %s, %s, %s, %s, %s::json)"),
     )
 }
+_PLACE_MANY_SQL = SqlBySize(
+    "UPDATE alert_receipts AS r SET incident_id = v.incident_id, event_seq = v.seq "
+    "FROM (VALUES {rows}) AS v (id, incident_id, seq) WHERE r.id = v.id",
+    "(%s::integer, %s::varchar, %s::integer)",
+    numbered=True,
+)
+_OPEN_HEAD_SQL = numbered(
+    "SELECT id, last_seq, head_hash, opened_at FROM incidents WHERE asset = %s "
+    f"AND status NOT IN ({_CLOSED}) ORDER BY number DESC LIMIT 1 FOR UPDATE"
+)
+"""The asset's open incident with its chain head, locked (PostgreSQL's pipelined way)."""
+_FIRING_HEAD_SQL = numbered(
+    "SELECT i.id, i.last_seq, i.head_hash, i.opened_at FROM alert_receipts AS r "
+    "JOIN incidents AS i ON i.id = r.incident_id WHERE r.fingerprint = %s "
+    "AND r.status = 'firing' AND r.starts_at = %s FOR UPDATE OF i"
+)
+"""A resolved alert's firing's incident with its chain head, locked."""
+_ADVISORY_LOCK_SQL = "SELECT pg_advisory_xact_lock($1, hashtext($2))"
 _RECEIPT_CHUNK = 500
 """Receipts per INSERT: 3,500 parameters, well under SQLite's limit."""
 
@@ -145,6 +171,11 @@ class AlertsMixin(StoreBase):
         look-up per asset, one append per incident touched (the store's one append path,
         `Appender.append_within`: the head read under the lock, the events, one move of the
         head) and one receipt UPDATE: a 20-alert group is a handful of statements.
+
+        On PostgreSQL those statements go in two round trips (`_record_pipelined`) whenever
+        every new firing alert has an incident to go on; a batch that must open an incident
+        takes the way below (one round trip a statement), as does every batch on SQLite,
+        where a statement is a function call.
         """
         actor = require_text(actor, "the actor")
         checked: list[IncomingAlert] = []
@@ -155,6 +186,11 @@ class AlertsMixin(StoreBase):
             prepared.append(event)
         if not checked:
             return []
+        if self._db.backend == "postgresql":
+            self._db.refuse_if_read_only()
+            done = self._record_pipelined(checked, prepared)
+            if done is not None:
+                return done
         with self._db.write() as conn:
             if self._db.backend == "postgresql":
                 for asset in sorted({alert.asset or NO_ASSET for alert in checked}):
@@ -230,42 +266,120 @@ class AlertsMixin(StoreBase):
         `_RECEIPT_CHUNK` alerts: through SQLAlchemy's executemany the bind processing of each
         row cost more than the rest of the batch (values as SQLAlchemy writes them: SQLite's
         naive UTC text for times, JSON text for the data)."""
-        postgres = self._db.backend == "postgresql"
-        fresh: dict[tuple[str, str, datetime], int] = {}
-        for index, alert in enumerate(alerts):
-            fresh.setdefault(_key(alert), index)
-        received = now if postgres else sqlite_time(as_utc(now))
-        keys: dict[tuple[str, str, Any], tuple[str, str, datetime]] = {}
-        rows: list[tuple[Any, ...]] = []
-        for index, alert in enumerate(alerts):
-            if fresh[_key(alert)] != index:
-                continue
-            starts: Any = alert.starts_at if postgres else sqlite_time(alert.starts_at)
-            keys[(alert.fingerprint, alert.status, starts)] = _key(alert)
-            rows.append(
-                (
-                    alert.fingerprint,
-                    alert.status,
-                    starts,
-                    alert.alertname,
-                    alert.asset or NO_ASSET,
-                    received,
-                    canonical_json(alert.data),
-                )
-            )
-        sql = _RECEIPT_SQL[self._db.backend]
-        inserted: dict[tuple[str, str, datetime], int] = {}
+        receipts = _Receipts(alerts, now, self._db.backend)
         with self._appender.driver_cursor(conn) as cursor:
-            for first in range(0, len(rows), _RECEIPT_CHUNK):
-                chunk = rows[first : first + _RECEIPT_CHUNK]
-                cursor.execute(sql.sql(len(chunk)), [value for row in chunk for value in row])
-                for receipt_id, fingerprint, status, starts in cursor.fetchall():
-                    key = (fingerprint, status, as_utc(starts) if postgres else starts)
-                    inserted[keys[key]] = int(receipt_id)
-        return [
-            inserted.get(_key(alert)) if fresh[_key(alert)] == index else None
-            for index, alert in enumerate(alerts)
-        ]
+            for sql, params in receipts.statements():
+                cursor.execute(sql, params)
+                receipts.inserted(cursor.fetchall())
+        return receipts.ids()
+
+    def _record_pipelined(
+        self, checked: list[IncomingAlert], prepared: list[Prepared]
+    ) -> list[AlertOutcome] | None:
+        """PostgreSQL: `record_alerts` in two round trips, or None (nothing written) when a new
+        firing alert has no incident to go on (opening one takes the one-statement-a-round-trip
+        way).
+
+        1. One pipeline: `BEGIN`, the per-asset advisory locks (sorted, as the other way takes
+           them), the receipts (the repeats fall out of RETURNING), each asset's open incident
+           and each resolved alert's firing's incident, both with the chain head and locked
+           (`FOR UPDATE`): everything the decisions need, the heads under the row lock.
+        2. One pipeline: per incident touched the one-statement append from that head, the new
+           receipts' places in one UPDATE, and `COMMIT`.
+
+        The same decisions as the other way, under the same locks: a repeat is the receipt key
+        already taken (whoever took it), and the chain is written only by a transaction
+        holding the incident's row lock, from the head read under it.
+        """
+        appender = self._appender
+        receipts = _Receipts(checked, self._now(), "postgresql")
+        assets = sorted({alert.asset or NO_ASSET for alert in checked})
+        resolved = sorted(
+            {
+                (alert.fingerprint, alert.starts_at)
+                for alert in checked
+                if alert.status == "resolved"
+            }
+        )
+        with appender.pipelined() as conn:
+            locks = conn.cursor()
+            receipt_cursors: list[Any] = []
+            open_cursors: dict[str, Any] = {}
+            firing_cursors: dict[tuple[str, datetime], Any] = {}
+            with conn.pipeline():
+                locks.execute("BEGIN")
+                for asset in assets:
+                    locks.execute(_ADVISORY_LOCK_SQL, (_ADVISORY_NAMESPACE, asset))
+                for sql, params in receipts.statements():
+                    receipt_cursors.append(conn.cursor())
+                    receipt_cursors[-1].execute(sql, params)
+                for asset in assets:
+                    open_cursors[asset] = conn.cursor()
+                    open_cursors[asset].execute(_OPEN_HEAD_SQL, (asset,))
+                for key in resolved:
+                    firing_cursors[key] = conn.cursor()
+                    firing_cursors[key].execute(_FIRING_HEAD_SQL, key)
+            for cursor in receipt_cursors:
+                receipts.inserted(cursor.fetchall())
+            heads: dict[str, Head] = {}
+            open_on: dict[str, str] = {}
+            for asset, cursor in open_cursors.items():
+                if (row := cursor.fetchone()) is not None:
+                    open_on[asset] = row[0]
+                    heads[row[0]] = appender.head_from(row[1:])
+            firing_on: dict[tuple[str, datetime], str] = {}
+            for key, cursor in firing_cursors.items():
+                if (row := cursor.fetchone()) is not None:
+                    firing_on[key] = row[0]
+                    heads[row[0]] = appender.head_from(row[1:])
+            decided: list[tuple[IncomingAlert, str, str | None, int | None]] = []
+            batches: dict[str, list[Prepared]] = {}
+            for alert, event, receipt_id in zip(checked, prepared, receipts.ids(), strict=True):
+                if receipt_id is None:
+                    decided.append((alert, "duplicate", None, None))
+                    continue
+                incident_id = None
+                if alert.status == "resolved":
+                    incident_id = firing_on.get((alert.fingerprint, alert.starts_at))
+                if incident_id is None:
+                    incident_id = open_on.get(alert.asset or NO_ASSET)
+                if incident_id is None:
+                    if alert.status == "firing":
+                        return None  # an incident to open: rolled back, the other way decides
+                    decided.append((alert, "kept", None, None))
+                    continue
+                batches.setdefault(incident_id, []).append(event)
+                decided.append((alert, "appended", incident_id, receipt_id))
+            linked = {
+                incident_id: appender.link(incident_id, heads[incident_id], events)
+                for incident_id, events in batches.items()
+            }
+            seqs = {
+                incident_id: iter(item.seq for item in items)
+                for incident_id, items in linked.items()
+            }
+            placed: list[Any] = []
+            outcomes: list[AlertOutcome] = []
+            for alert, outcome, incident_id, receipt_id in decided:
+                seq = next(seqs[incident_id]) if incident_id is not None else None
+                if receipt_id is not None:
+                    placed += (receipt_id, incident_id, seq)
+                outcomes.append(
+                    AlertOutcome(
+                        alert.fingerprint, alert.status, alert.alertname, outcome, incident_id, seq
+                    )
+                )
+            writes: dict[str, Any] = {}
+            with conn.pipeline():
+                for incident_id, items in linked.items():
+                    writes[incident_id] = conn.cursor()
+                    appender.queue_locked(writes[incident_id], incident_id, items)
+                if placed:
+                    locks.execute(_PLACE_MANY_SQL.sql(len(placed) // 3), placed)
+                locks.execute("COMMIT")
+            for incident_id, cursor in writes.items():
+                appender.written(cursor, incident_id, heads[incident_id], linked[incident_id])
+            return outcomes
 
     def _place_receipts(self, conn: Connection, placed: list[tuple[Any, ...]]) -> None:
         """Each new receipt's incident and event seq, (incident, seq, receipt) rows."""
@@ -295,6 +409,61 @@ class AlertsMixin(StoreBase):
             return None
         open_on[asset] = str(found[0])
         return open_on[asset]
+
+
+class _Receipts:
+    """The receipts of a batch: the rows to insert (one per distinct key: a repeat within the
+    batch is a duplicate like any other), the multi-row INSERTs that write them, and each
+    alert's new receipt id (None: a repeat) from what their RETURNING gave back."""
+
+    def __init__(self, alerts: list[IncomingAlert], now: datetime, backend: str) -> None:
+        self._alerts = alerts
+        self._postgres = postgres = backend == "postgresql"
+        self._sql = _RECEIPT_SQL[backend]
+        self._fresh: dict[tuple[str, str, datetime], int] = {}
+        for index, alert in enumerate(alerts):
+            self._fresh.setdefault(_key(alert), index)
+        received = now if postgres else sqlite_time(as_utc(now))
+        self._keys: dict[tuple[str, str, Any], tuple[str, str, datetime]] = {}
+        self._rows: list[tuple[Any, ...]] = []
+        for index, alert in enumerate(alerts):
+            if self._fresh[_key(alert)] != index:
+                continue
+            starts: Any = alert.starts_at if postgres else sqlite_time(alert.starts_at)
+            self._keys[(alert.fingerprint, alert.status, starts)] = _key(alert)
+            self._rows.append(
+                (
+                    alert.fingerprint,
+                    alert.status,
+                    starts,
+                    alert.alertname,
+                    alert.asset or NO_ASSET,
+                    received,
+                    canonical_json(alert.data),
+                )
+            )
+        self._inserted: dict[tuple[str, str, datetime], int] = {}
+
+    def statements(self) -> Iterator[tuple[str, list[Any]]]:
+        """(SQL, parameters) per `_RECEIPT_CHUNK` rows."""
+        rows = self._rows
+        for first in range(0, len(rows), _RECEIPT_CHUNK):
+            chunk = rows[first : first + _RECEIPT_CHUNK]
+            yield self._sql.sql(len(chunk)), [value for row in chunk for value in row]
+
+    def inserted(self, returned: Sequence[Sequence[Any]]) -> None:
+        """One statement's RETURNING rows: (id, fingerprint, status, starts_at)."""
+        postgres = self._postgres
+        for receipt_id, fingerprint, status, starts in returned:
+            key = (fingerprint, status, as_utc(starts) if postgres else starts)
+            self._inserted[self._keys[key]] = int(receipt_id)
+
+    def ids(self) -> list[int | None]:
+        fresh, inserted = self._fresh, self._inserted
+        return [
+            inserted.get(_key(alert)) if fresh[_key(alert)] == index else None
+            for index, alert in enumerate(self._alerts)
+        ]
 
 
 def _key(alert: IncomingAlert) -> tuple[str, str, datetime]:

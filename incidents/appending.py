@@ -15,7 +15,9 @@ hash) on the incident's row.
   if another writer moved the head meanwhile, nothing matched, and the head is read under the
   lock and the events chained again from it. Otherwise the head is read first.
 - PostgreSQL, the locked way: `BEGIN`, `SELECT … FOR UPDATE` on the incident's row, then one
-  statement (a data-modifying CTE) that moves the head and inserts every event, `COMMIT`.
+  statement (a data-modifying CTE) that moves the head and inserts every event, `COMMIT`: two
+  round trips, the first two statements sent in one pipeline and the last two in another
+  (`pipelined`; the alert intake's transactions are written the same way).
 - PostgreSQL, the one-round-trip way, when this store already knows the incident's head (it
   wrote or read it last): one autocommit statement that moves the head only if it is still the
   one the hashes were chained from (`WHERE last_seq = … AND head_hash = …`, which takes the row
@@ -69,6 +71,10 @@ EVENT_COLUMNS: tuple[str, ...] = (
 )
 """The columns an append writes, in the order `_values` lists them."""
 
+
+_IDLE = 0
+"""libpq's PQTRANS_IDLE (`psycopg.pq.TransactionStatus.IDLE`): no transaction open. A number
+here so importing this module never imports psycopg (SQLite stores do not need it)."""
 
 _SQLITE_ROWS = 500
 """Events per multi-row INSERT on SQLite: 6,000 parameters, well under its limit (32,766)."""
@@ -173,11 +179,13 @@ class Appender:
             self._head_sql = (
                 "SELECT last_seq, head_hash, opened_at FROM incidents WHERE id = %s FOR UPDATE"
             )
+            self._head_sql = numbered(self._head_sql)
             row = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
             self._locked_sql = SqlBySize(
                 "WITH moved AS (UPDATE incidents SET last_seq = %s, head_hash = %s "
                 f"WHERE id = %s) INSERT INTO events ({names}) VALUES {{rows}} RETURNING seq, id",
                 row,
+                numbered=True,
             )
             self._cas_sql = SqlBySize(
                 "WITH moved AS (UPDATE incidents SET last_seq = %s, head_hash = %s "
@@ -185,6 +193,7 @@ class Appender:
                 f"INSERT INTO events ({names}) SELECT * FROM (VALUES {{rows}}) AS v ({names}) "
                 "WHERE EXISTS (SELECT 1 FROM moved) RETURNING seq, id",
                 row,
+                numbered=True,
             )
         else:
             self._head_sql = "SELECT last_seq, head_hash, opened_at FROM incidents WHERE id = ?"
@@ -253,18 +262,66 @@ class Appender:
         return self._events(incident_id, linked, ids)
 
     def _append_locked_postgres(self, incident_id: str, events: Sequence[Prepared]) -> list[Event]:
-        with self._connection() as conn:
-            cursor = self._connections.cursor(conn)
-            try:
+        """The locked way in two round trips: `BEGIN` and the head read under the row lock in
+        one pipeline, then the events (one statement) and `COMMIT` in another."""
+        with self.pipelined() as conn:
+            cursor, second = self._connections.cursors(conn)
+            with conn.pipeline():
                 cursor.execute("BEGIN")
-                head, linked, ids = self._write_locked(cursor, incident_id, events)
-                cursor.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    cursor.execute("ROLLBACK")
-                raise
+                cursor.execute(self._head_sql, (incident_id,))
+            head = self._read_head(cursor, incident_id)
+            linked = self._link(incident_id, head, events)
+            with conn.pipeline():
+                if linked:
+                    self.queue_locked(cursor, incident_id, linked)
+                second.execute("COMMIT")
+            ids = self._ids(cursor, linked) if linked else []
         if linked:
             self._remember(incident_id, head, linked)
+        return self._events(incident_id, linked, ids)
+
+    # -- pipelined transactions (PostgreSQL) ---------------------------------------------------
+
+    @contextlib.contextmanager
+    def pipelined(self) -> Iterator[Any]:
+        """PostgreSQL: this thread's own connection (autocommit) for one transaction that the
+        caller begins and commits by hand, sending its statements in pipelines (psycopg's
+        `Connection.pipeline()`): `BEGIN` goes with the first statements and `COMMIT` with the
+        last writes, so a transaction costs one round trip per step whose statements depend on
+        an earlier step's answer, not one per statement. A statement that fails aborts the
+        rest of its pipeline (the `COMMIT` too); whatever is left open when the block ends, by
+        an error or not, is rolled back, so nothing is half-written. Driver errors are raised
+        as SQLAlchemy's (a server that cannot be reached: `StoreUnavailable`)."""
+        with self._connection() as conn:
+            try:
+                yield conn
+            finally:
+                if not conn.closed and conn.info.transaction_status != _IDLE:
+                    with contextlib.suppress(Exception):
+                        conn.execute("ROLLBACK")
+
+    def queue_locked(self, cursor: Any, incident_id: str, linked: list[Linked]) -> None:
+        """Send (in the caller's pipeline) the one statement that writes `linked` and moves the
+        head, in a transaction holding the incident's row lock; its RETURNING rows give the
+        ids (`ids_after`) once the pipeline is synced."""
+        cursor.execute(self._locked_sql.sql(len(linked)), self._params(incident_id, linked))
+
+    def head_from(self, row: Sequence[Any]) -> Head:
+        """A head from a row read by the caller under the row lock (last_seq, head_hash,
+        opened_at)."""
+        return Head(int(row[0]), row[1], as_utc(row[2]))
+
+    def link(self, incident_id: str, head: Head, events: Sequence[Prepared]) -> list[Linked]:
+        return self._link(incident_id, head, events)
+
+    def written(
+        self, cursor: Any, incident_id: str, head: Head, linked: list[Linked]
+    ) -> list[Event]:
+        """The events `queue_locked` wrote, from its cursor, once their transaction committed;
+        the new head is remembered (this store's next append to the incident can take the
+        one-round-trip way)."""
+        ids = self._ids(cursor, linked)
+        self._remember(incident_id, head, linked)
         return self._events(incident_id, linked, ids)
 
     def append_within(
@@ -289,7 +346,8 @@ class Appender:
         written per backend), whose errors are raised as SQLAlchemy's, so the caller's
         `Database.write` translates them like its own (a locked or unreachable store: 503)."""
         dialect = self._db.engine.dialect
-        cursor = connection.connection.driver_connection.cursor()
+        driver = connection.connection.driver_connection
+        cursor = raw_cursor(driver) if self._postgres else driver.cursor()
         try:
             yield cursor
         except dialect.loaded_dbapi.Error as exc:
@@ -463,8 +521,9 @@ class Appender:
     def _connection(self) -> Iterator[Any]:
         """This thread's DBAPI connection; driver errors raised as SQLAlchemy's (translated by
         the database into one clear message), and a broken connection dropped."""
-        conn = self._connections.get()
+        conn = None
         try:
+            conn = self._connections.get()  # a new connection to a server that is gone: 503
             yield conn
         except Exception as exc:
             error = self._driver_error(exc, conn)
@@ -473,9 +532,10 @@ class Appender:
             with self._db.translate_errors():
                 raise error from exc
         finally:
-            self._connections.put(conn)
+            if conn is not None:
+                self._connections.put(conn)
 
-    def _driver_error(self, exc: Exception, conn: Any) -> Exception:
+    def _driver_error(self, exc: Exception, conn: Any | None) -> Exception:
         """The exception to raise for `exc`: a driver error as SQLAlchemy's (whose messages
         `Database.translate_errors` knows), anything else as it is. A connection the error
         broke is dropped; the thread's next append opens a new one."""
@@ -483,29 +543,51 @@ class Appender:
         dbapi = dialect.loaded_dbapi
         if not isinstance(exc, dbapi.Error):
             return exc
-        if dialect.is_disconnect(exc, conn, None):
+        if conn is not None and dialect.is_disconnect(exc, conn, None):
             self._connections.drop(conn)
         return sa_exc.DBAPIError.instance(None, None, exc, dbapi.Error, dialect=dialect)
 
 
 class SqlBySize:
-    """A statement with a VALUES list of n rows, built once per n (psycopg prepares each)."""
+    """A statement with a VALUES list of n rows, built once per n (psycopg prepares each);
+    `numbered`: with PostgreSQL's own placeholders (`numbered`)."""
 
-    def __init__(self, template: str, row: str) -> None:
+    def __init__(self, template: str, row: str, *, numbered: bool = False) -> None:
         self._template = template
         self._row = row
+        self._numbered = numbered
         self._built: dict[int, str] = {}
 
     def sql(self, rows: int) -> str:
         text = self._built.get(rows)
         if text is None:
             text = self._template.format(rows=", ".join([self._row] * rows))
+            if self._numbered:
+                text = numbered(text)
             self._built[rows] = text
         return text
 
 
+def numbered(sql: str) -> str:
+    """`sql` with PostgreSQL's own placeholders (`$1`, `$2`, … for its `%s`, in order), for
+    psycopg's `RawCursor`, which sends the text as it is. Every cursor of the hot paths on
+    PostgreSQL is one (`raw_cursor`): psycopg parses a `%s` statement at each execution once
+    it has more than 50 parameters (its cache stops there), and a multi-row INSERT of a
+    20-alert group has 140-240; under the intake bench that parsing was a tenth of the
+    server's CPU."""
+    parts = sql.split("%s")
+    return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
+def raw_cursor(driver_connection: Any) -> Any:
+    """A psycopg `RawCursor` on the connection (statements written with `numbered`)."""
+    from psycopg import RawCursor  # only ever called on PostgreSQL, where psycopg is loaded
+
+    return RawCursor(driver_connection)
+
+
 class _Connections:
-    """DBAPI connections owned by the append path, one per thread that appends.
+    """DBAPI connections owned by the append path (and the alert intake's pipelined writes).
 
     Each is made by the engine (so the SQLite PRAGMAs and the PostgreSQL connect options
     apply) and detached from its pool: checking a connection out of the pool on every append
@@ -514,6 +596,12 @@ class _Connections:
     replaced if the server dropped it meanwhile, so a restarted server costs no failed append
     (what the pool's pre-ping gives the rest of the store). An in-memory SQLite database has
     one shared connection, which stays the pool's.
+
+    SQLite: one connection per thread that appends (a sqlite3 connection belongs to its
+    thread). PostgreSQL: a free list, so a store holds as many connections as appends run at
+    once, not one per thread that ever appended (`oncall serve` writes from a pool of up to
+    40 worker threads, one writer at a time; a connection each would crowd the server's
+    `max_connections`). Each connection keeps its two cursors (`cursors`).
     """
 
     ping_after_idle = 10.0
@@ -525,49 +613,69 @@ class _Connections:
         self._owned: list[Any] = []
         self._shared = isinstance(db.engine.pool, StaticPool)
         self._postgres = db.backend == "postgresql"
+        self._free: list[Any] = []  # PostgreSQL: connections not in use, the last used last
+        self._used: dict[int, float] = {}  # id(connection) -> when it was last put back
+        self._cursors: dict[int, tuple[Any, Any]] = {}  # id(connection) -> its cursors
 
     def get(self) -> Any:
-        local = self._local
         if self._shared:
-            local.fairy = self._db.engine.raw_connection()
-            return local.fairy.driver_connection
-        conn = getattr(local, "conn", None)
-        if conn is not None and self._postgres and self._idle(local) and not self._alive(conn):
-            self.drop(conn)
-            conn = None
+            self._local.fairy = self._db.engine.raw_connection()
+            return self._local.fairy.driver_connection
+        if self._postgres:
+            return self._get_postgres()
+        conn = getattr(self._local, "conn", None)
         if conn is None:
-            fairy = self._db.engine.raw_connection()
-            conn = fairy.driver_connection
-            fairy.detach()
-            if self._postgres:
-                conn.autocommit = True  # transactions are begun and committed by hand
-            local.conn = conn
-            with self._lock:
-                self._owned.append(conn)
+            conn = self._make()
+            self._local.conn = conn
         return conn
 
-    def cursor(self, conn: Any) -> Any:
-        """The cursor of this thread's connection, made once: a new cursor per append cost
-        as much on PostgreSQL as a tenth of the round trip."""
+    def _get_postgres(self) -> Any:
+        with self._lock:
+            conn = self._free.pop() if self._free else None
+        if conn is not None:
+            idle = time.monotonic() - self._used.get(id(conn), 0.0) >= self.ping_after_idle
+            if idle and not self._alive(conn):
+                self.drop(conn)
+                conn = None
+        if conn is None:
+            conn = self._make()
+            conn.autocommit = True  # transactions are begun and committed by hand
+            conn.cursor_factory = type(raw_cursor(conn))  # statements written with `numbered`
+        return conn
+
+    def _make(self) -> Any:
+        fairy = self._db.engine.raw_connection()
+        conn = fairy.driver_connection
+        fairy.detach()
+        with self._lock:
+            self._owned.append(conn)
+        return conn
+
+    def cursors(self, conn: Any) -> tuple[Any, Any]:
+        """The connection's two cursors, made once: a new cursor per append cost as much on
+        PostgreSQL as a tenth of the round trip, and in a pipeline each cursor keeps the
+        answer of the last statement it sent, so a write's RETURNING rows and the COMMIT sent
+        after it need two."""
         if self._shared:
-            return conn.cursor()
-        local = self._local
-        cursor = getattr(local, "cursor", None)
-        if cursor is None or getattr(local, "cursor_of", None) is not conn:
-            cursor = local.cursor = conn.cursor()
-            local.cursor_of = conn
-        return cursor
+            return conn.cursor(), conn.cursor()
+        pair = self._cursors.get(id(conn))
+        if pair is None:
+            pair = self._cursors[id(conn)] = (conn.cursor(), conn.cursor())
+        return pair
+
+    def cursor(self, conn: Any) -> Any:
+        return self.cursors(conn)[0]
 
     def put(self, conn: Any) -> None:
         if self._shared:
             fairy = self._local.__dict__.pop("fairy", None)
             if fairy is not None:
                 fairy.close()
-        else:
-            self._local.used = time.monotonic()
-
-    def _idle(self, local: threading.local) -> bool:
-        return time.monotonic() - getattr(local, "used", 0.0) >= self.ping_after_idle
+        elif self._postgres:
+            with self._lock:
+                if any(owned is conn for owned in self._owned):  # not dropped meanwhile
+                    self._used[id(conn)] = time.monotonic()
+                    self._free.append(conn)
 
     def _alive(self, conn: Any) -> bool:
         """A round trip that changes nothing (the connection is in autocommit)."""
@@ -578,20 +686,21 @@ class _Connections:
         return True
 
     def drop(self, conn: Any) -> None:
-        """Forget a broken connection; the thread's next append makes a new one."""
+        """Forget a broken connection; the next append makes a new one."""
         if getattr(self._local, "conn", None) is conn:
             del self._local.conn
-        if getattr(self._local, "cursor_of", None) is conn:
-            del self._local.cursor, self._local.cursor_of
         with self._lock:
-            if conn in self._owned:
-                self._owned.remove(conn)
+            self._owned = [owned for owned in self._owned if owned is not conn]
+            self._free = [free for free in self._free if free is not conn]
+            self._used.pop(id(conn), None)
+            self._cursors.pop(id(conn), None)
         with contextlib.suppress(Exception):
             conn.close()
 
     def close(self) -> None:
         with self._lock:
             owned, self._owned = self._owned, []
+            self._free, self._used, self._cursors = [], {}, {}
         for conn in owned:
             with contextlib.suppress(Exception):
                 conn.close()

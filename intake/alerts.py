@@ -130,10 +130,21 @@ class AssetMapper:
                 self.selectors.append(Selector(refs[row], parse_selector(text)))
             except ValueError as exc:
                 self.problems.append(f"{refs[row]}: oncall/alert-selector {text!r}: {exc}")
+        # A placement reads only these labels: the cache is keyed on them alone, so alerts that
+        # differ in others (`instance`, `pod`: a storm's alerts all do) share one entry.
+        self.read_labels: tuple[str, ...] = tuple(
+            sorted(
+                {"asset"}
+                | {label for label, _table in self.rules}
+                | {name for selector in self.selectors for name, _value in selector.pairs}
+            )
+        )
         self._place = lru_cache(maxsize=4096)(self._place_uncached)
 
     def place(self, labels: Mapping[str, str]) -> Placement:
-        return self._place(tuple(sorted(labels.items())))
+        return self._place(
+            tuple((name, labels[name]) for name in self.read_labels if name in labels)
+        )
 
     def _place_uncached(self, items: tuple[tuple[str, str], ...]) -> Placement:
         labels = dict(items)

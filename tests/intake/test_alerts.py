@@ -169,6 +169,21 @@ def test_an_alert_nothing_places_says_why(mapper: AssetMapper) -> None:
     assert "no asset named 'nowhere'" in placed.how
 
 
+def test_alerts_differing_only_in_labels_no_rule_reads_share_one_placement(
+    catalog: Catalog,
+) -> None:
+    mapper = AssetMapper(catalog, {"job": {"nightly-etl": "nightly-etl"}})
+    assert {"asset", "job", "service", "region"} <= set(mapper.read_labels)
+    first = mapper.place({"alertname": "X", "job": "nightly-etl", "instance": "i-1"})
+    second = mapper.place({"alertname": "Y", "job": "nightly-etl", "instance": "i-2"})
+    assert first == second and first.asset == "component:default/nightly-etl"
+    # a label a selector reads still decides: not served from the entry above
+    assert mapper.place({"alertname": "X", "service": "ingest", "region": "eu"}).asset == (
+        "component:default/ingest-api-eu"
+    )
+    assert mapper._place.cache_info().hits == 1
+
+
 def test_a_rule_naming_no_asset_stops_the_intake_naming_its_key(catalog: Catalog) -> None:
     with pytest.raises(IntakeConfigError, match=r"alerts\.job\.etl: no asset named 'nightly-et'"):
         AssetMapper(catalog, {"job": {"etl": "nightly-et"}})
