@@ -203,10 +203,20 @@ def dumps(part: Part) -> bytes:
     return pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+_NO_SPEC: dict[str, Any] = {}
+"""The spec of replayed entities without custom fields. The builder's entities never leave it
+(`EntityTable.from_entities` keeps only non-empty specs, and a table makes fresh dicts), and
+nothing writes into a spec, so sharing one empty dict is safe."""
+
+
 def reshare(entity: Entity, share: Any) -> None:
     """Make the strings a part brought (from a worker or the disk) the builder's shared ones:
     refs to owners and systems repeat by the thousand, and a million copies cost memory."""
     entity.kind = share(entity.kind)
+    if entity.tags:  # a few distinct tag lists, a million copies
+        entity.tags = share(entity.tags)
+    if not entity.spec:  # most entities have no custom spec field: one empty dict, not 1M
+        entity.spec = _NO_SPEC
     entity.namespace = share(entity.namespace)
     entity.file = share(entity.file)
     if entity.owner is not None:
