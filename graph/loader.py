@@ -310,9 +310,17 @@ class _Parser:
         return result
 
     def _stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Give up on a broken pool and parse in this process from now on."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            # Python 3.11's pool can be left joining a worker of a broken pool that never
+            # exits (one started as another died), and the interpreter then hangs at exit
+            # joining that: every worker is killed here (taken before `shutdown` forgets them).
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    process.kill()
         self._workers = 1
         self.lookahead = 0
 
