@@ -57,9 +57,11 @@ def _on_a_terminal(root: Path, args: tuple[str, ...], answer: str) -> str:
     os.close(slave)
     said = b""
     answered = False
+    poller = select.poll()  # not select(): a long test session's descriptors exceed 1024
+    poller.register(master, select.POLLIN)
     try:
         while True:
-            ready, _, _ = select.select([master], [], [], 120)
+            ready = poller.poll(120_000)
             assert ready, f"no output for 120 s:\n{said.decode(errors='replace')}"
             try:
                 chunk = os.read(master, 4096)
