@@ -216,7 +216,17 @@ class OncallApp(App[None]):
                 _runner(active.node, binding.action),
             )
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        """Close the store once no run worker writes through it any more (one cancelled by
+        quitting still records why its step did not run; it needs the event loop to finish,
+        hence waiting here without blocking it). Bounded: a worker stuck on a database lock
+        does not hold the exit up for longer than that lock's own timeout."""
+        import asyncio
+
+        for _ in range(600):  # a bound, not a timing: 12 s at most
+            if self.backend.idle:
+                break
+            await asyncio.sleep(0.02)
         self.backend.close()
 
 

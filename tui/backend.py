@@ -12,7 +12,8 @@ caller do the work while the others wait for its result.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +77,8 @@ class Backend:
         self._store_lock = threading.Lock()
         self._search_lock = threading.Lock()
         self._store: Store | None = None
+        self._users = 0  # run workers writing through a session right now (see `in_use`)
+        self._users_lock = threading.Lock()
 
     # --- the workspace and its resources ----------------------------------------------------
 
@@ -110,6 +113,24 @@ class Backend:
                 self._store = Store.open(url, clock=self.clock)
                 self._store.origin = this_origin(impersonated=self.context.impersonating)
             return self._store
+
+    @contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Held by a worker while a run session writes through the store: a run cancelled as
+        the app quits still records why it stopped, and the store must not be closed under it
+        (SQLite used after close can crash the process). The app waits for `idle` first."""
+        with self._users_lock:
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._users_lock:
+                self._users -= 1
+
+    @property
+    def idle(self) -> bool:
+        with self._users_lock:
+            return self._users == 0
 
     def close(self) -> None:
         with self._store_lock:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -105,22 +106,30 @@ class Terminal:
             raise AssertionError(f"{exc}; the screen shows:\n{self.screen()}") from None
         return found[-1]
 
-    def settled(self, text: str, timeout: float = 120) -> str:
-        """The screen once `text` is on it and nothing moved for half a second: a key pressed
-        while the app still finishes the last one (a step's worker closing) can be dropped."""
-        deadline = time.monotonic() + timeout
-        last = ""
-        while True:
-            screen = self.wait_for(text, max(1.0, deadline - time.monotonic()))
-            if screen == last:
-                return screen
-            assert time.monotonic() < deadline, f"never settled:\n{screen}"
-            last = screen
-            time.sleep(0.5)
+    def wait_until(self, predicate: Callable[[str], bool], what: str, timeout: float = 180) -> str:
+        """The screen once `predicate(screen)` holds."""
+        found: list[str] = []
+
+        def holds() -> bool:
+            screen = self.screen()
+            if "Traceback" in screen:
+                raise AssertionError(f"the app crashed:\n{screen}")
+            if predicate(screen):
+                found.append(screen)
+                return True
+            return False
+
+        try:
+            _wait_for(holds, timeout, what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the screen shows:\n{self.screen()}") from None
+        return found[-1]
 
     def press(self, key: str) -> None:
+        """One key, named as the app's footer names it (`ctrl+s` is sent as tmux's `C-s`)."""
         self.keys.append(key)
-        _tmux(self.socket, "send-keys", "-t", self.session, key)
+        sent = "C-" + key.removeprefix("ctrl+") if key.startswith("ctrl+") else key
+        _tmux(self.socket, "send-keys", "-t", self.session, sent)
 
     def type(self, text: str) -> None:
         self.typed.append(text)
@@ -164,10 +173,53 @@ def _next_step(screen: str) -> str | None:
     return found.group(1) if found else None
 
 
-def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path: Path) -> None:
-    """Fresh HOME, `oncall demo init` and `demo break`, then in tmux at 80x24: open INC-1, open the plan, run
-    it to the end by keys; then the CLI: the chain verifies and the databases changed exactly
-    as one uninterrupted `oncall recover` changes them (nothing twice)."""
+ASSET_NAME = "training-db"  # what the destructive step asks to be typed
+
+
+def _run_with_a(term: Terminal, finished: Callable[[str], bool]) -> str:
+    """On run screens: press `a` (run the remaining steps) once the steps are shown and none
+    is running, type the asset's name when the destructive step asks for it, and go on until
+    `finished(screen)`. A key the app refuses (a step still running) says so on screen and is
+    pressed again once the app is idle: counted, like every key."""
+    deadline = time.monotonic() + 300
+    while True:
+        assert time.monotonic() < deadline, f"stuck at:\n{term.screen()}"
+        screen = term.screen()
+        assert "Traceback" not in screen, screen
+        if finished(screen):
+            return screen
+        if f"Type {ASSET_NAME}" in screen:
+            term.type(ASSET_NAME)
+            term.press("Enter")
+            term.wait_until(lambda s: f"Type {ASSET_NAME}" not in s, "the dialog to close")
+        elif "a Run rest" in screen and _next_step(screen) and "▶" not in screen:
+            term.press("a")
+            term.wait_until(lambda s, before=screen: _landed(s, before, finished), "a to land")
+        else:
+            time.sleep(0.2)
+
+
+def _landed(screen: str, before: str, finished: Callable[[str], bool]) -> bool:
+    """Whether a key pressed on the run screen `before` shows its effect on `screen`: a step
+    running, the typed confirmation, another step or run next, the end, or a refusal."""
+    import re
+
+    def run(text: str) -> str | None:
+        found = re.search(r"(RUN-\d+) · ● live", text)
+        return found.group(1) if found else None
+
+    return (
+        "▶" in screen
+        or f"Type {ASSET_NAME}" in screen
+        or finished(screen)
+        or screen.count("was not taken") > before.count("was not taken")
+        or _next_step(screen) != _next_step(before)
+        or run(screen) != run(before)
+    )
+
+
+def _reference_rows(tmp_path: Path) -> object:
+    """The demo databases' audit rows after one uninterrupted `oncall recover INC-1`."""
     from demo.databases import audit_rows
 
     reference_home = tmp_path / "reference"
@@ -179,12 +231,11 @@ def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path:
         *("--yes", "--yes-destructive"),
     )
     assert recovered.returncode == 0, recovered.stderr
-    reference = audit_rows(reference_root / "data")
+    return audit_rows(reference_root / "data")
 
-    home = tmp_path / "home"
-    home.mkdir()
-    root = _broken_demo(home)
-    socket = f"oncall-walk-{uuid.uuid4().hex[:8]}"
+
+def _app_at_80x24(home: Path, root: Path, name: str) -> Terminal:
+    socket = f"oncall-{name}-{uuid.uuid4().hex[:8]}"
     env = _fresh_env(home)
     command = shlex.join(
         [
@@ -194,55 +245,16 @@ def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path:
         ]
     )
     started = _tmux(
-        socket, "new-session", "-d", "-s", "walk", "-x", "80", "-y", "24", "-c", str(home), command
+        socket, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", "-c", str(home), command
     )
     assert started.returncode == 0, started.stderr
-    term = Terminal(socket, "walk")
-    try:
-        term.wait_for("Open incidents (1)")
-        began = time.monotonic()
-        term.press("Enter")  # INC-1, the only open incident
-        term.wait_for("c: plan")  # the run history is read: the plan is ready
-        term.press("c")
-        term.wait_for("Recovery plan · INC-1")
-        term.press("r")
-        screen = term.wait_for("Plan step 1 of 4")
-        shown = term.wait_for("Next: ")
-        while "Recovery plan done" not in screen:
-            confirming = "Type training-db" in shown
-            if confirming:
-                term.type("training-db")
-                term.press("Enter")
-            else:
-                shown = term.settled("Next: ")
-                before = _next_step(shown)
-                term.press("x")
-            # the key landed once the screen moved on: another step next, the typed
-            # confirmation, or the plan finished
-            deadline = time.monotonic() + 180
-            while True:
-                assert time.monotonic() < deadline, f"stuck at:\n{term.screen()}"
-                screen = term.screen()
-                assert "Traceback" not in screen, screen
-                now = _next_step(screen)
-                if "Recovery plan done" in screen:
-                    break
-                if "Type training-db" in screen and not confirming:  # the typed confirmation
-                    break
-                moved = now is not None and now != before
-                if moved and "Type training-db" not in screen and "▶ running" not in screen:
-                    break
-                time.sleep(0.2)
-            shown = screen
-        elapsed = time.monotonic() - began
-        assert "4 runbook runs (RUN-1, RUN-2, RUN-3, RUN-4)" in screen
-        print(
-            f"\ndemo recovery through the plan at 80x24: {len(term.keys)} key presses "
-            f"({' '.join(term.keys)}) + {len(term.typed)} typed name(s) "
-            f"({sum(len(t) for t in term.typed)} characters), {elapsed:.0f} s"
-        )
-    finally:
-        _tmux(socket, "kill-server")
+    return Terminal(socket, name)
+
+
+def _recovered_exactly_once(home: Path, root: Path, reference: object) -> None:
+    """The chain verifies, the databases changed as one `oncall recover` changes them, and a
+    second `oncall recover` finds every runbook already done and changes nothing."""
+    from demo.databases import audit_rows
 
     verified = _cli(home, "--workspace", str(root), "incident", "verify", "INC-1")
     assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -251,3 +263,93 @@ def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path:
     assert again.returncode == 0, again.stderr
     assert again.stderr.count("already done by RUN-") == 4
     assert audit_rows(root / "data") == reference
+
+
+def _report(what: str, term: Terminal, elapsed: float) -> None:
+    print(
+        f"\ndemo recovery {what} at 80x24: {len(term.keys)} key presses "
+        f"({' '.join(term.keys)}) + {len(term.typed)} typed name(s) "
+        f"({sum(len(t) for t in term.typed)} characters), {elapsed:.0f} s"
+    )
+
+
+#: The key budgets of issue #15: the whole demo recovery with the plan, and without it.
+KEYS_WITH_PLAN = 12
+KEYS_WITHOUT_PLAN = 20
+
+
+def test_the_whole_demo_recovery_by_keyboard_through_the_plan_at_80x24(tmp_path: Path) -> None:
+    """Fresh HOME, `oncall demo init` and `demo break`, then in tmux at 80x24: open INC-1, open
+    the plan, run it to the end by keys (`a` on each run screen); then the CLI: the chain
+    verifies and the databases changed exactly as one uninterrupted `oncall recover` changes
+    them (nothing twice)."""
+    reference = _reference_rows(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    root = _broken_demo(home)
+    term = _app_at_80x24(home, root, "plan")
+    try:
+        term.wait_for("Open incidents (1)")
+        began = time.monotonic()
+        term.press("Enter")  # INC-1, the only open incident
+        term.wait_for("c: plan")  # the run history is read: the plan is ready
+        term.press("c")
+        term.wait_for("Recovery plan · INC-1")
+        term.press("r")
+        screen = _run_with_a(term, lambda s: "Recovery plan done" in s)
+        elapsed = time.monotonic() - began
+        assert "4 runbook runs (RUN-1, RUN-2, RUN-3, RUN-4)" in screen
+        _report("through the plan", term, elapsed)
+    finally:
+        _tmux(term.socket, "kill-server")
+    assert len(term.keys) <= KEYS_WITH_PLAN, term.keys
+    _recovered_exactly_once(home, root, reference)
+
+
+def test_the_whole_demo_recovery_by_keyboard_through_the_runbook_list_at_80x24(
+    tmp_path: Path,
+) -> None:
+    """The same recovery without the plan: INC-1's runbook list (3), each runbook the plan
+    would run started from its row (the list moves to the next one not done after a run),
+    its form started as filled from the alert (ctrl+s), `a`, and escape back. The same end
+    state as one `oncall recover`."""
+    reference = _reference_rows(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    root = _broken_demo(home)
+    term = _app_at_80x24(home, root, "list")
+    # (runbook, asset, keys to reach its row from where the list puts the highlight)
+    walk = [
+        ("training-store-partial-load", "training-db", []),
+        ("model-rollback", "demand-forecast", []),
+        ("feed-backout", "pricing-feed", ["Down"]),  # past reorder-recommender: clean
+        ("feed-backout", "tax-feed", []),
+    ]
+    try:
+        term.wait_for("Open incidents (1)")
+        began = time.monotonic()
+        term.press("Enter")
+        term.wait_for("1 Impact")
+        term.press("3")
+        for number, (runbook, asset, moves) in enumerate(walk, start=1):
+            # the list is read again after each run: its row is marked done first
+            term.wait_until(
+                lambda s, n=number, a=asset: s.count("✔ done") == n - 1 and f"→ {a}" in s,
+                f"the runbook list with {number - 1} done",
+            )
+            for key in moves:
+                term.press(key)
+            term.press("r")
+            form = term.wait_until(lambda s: "asset *" in s, "the form")
+            assert f"Run {runbook} · INC-1" in form and asset in form, form
+            term.press("ctrl+s")
+            term.wait_for(f"RUN-{number} · ● live")
+            _run_with_a(term, lambda s, n=number: f"RUN-{n} done: every step" in s)
+            if number < len(walk):
+                term.press("Escape")
+        elapsed = time.monotonic() - began
+        _report("through the runbook list", term, elapsed)
+    finally:
+        _tmux(term.socket, "kill-server")
+    assert len(term.keys) <= KEYS_WITHOUT_PLAN, term.keys
+    _recovered_exactly_once(home, root, reference)

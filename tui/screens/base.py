@@ -10,8 +10,17 @@ from textual.screen import ModalScreen, Screen
 if TYPE_CHECKING:
     from tui.app import OncallApp
     from tui.backend import Backend
+    from tui.problems import Problem
 
 ResultType = TypeVar("ResultType")
+
+
+def refusals(*keys: str) -> list[Binding]:
+    """Hidden fallback bindings: a key whose action cannot act now (its `check_action` says
+    no: still loading, nothing to do) falls through to `refused`, which says why in the
+    screen's notice instead of Textual dropping the key in silence. Put them after the real
+    bindings; they have no description, so neither the footer nor the help lists them."""
+    return [Binding(key, f"refused({key!r})", show=False) for key in keys]
 
 
 class OncallScreen(Screen[ResultType]):
@@ -35,6 +44,18 @@ class OncallScreen(Screen[ResultType]):
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
             self.dismiss()
+
+    def why_not(self, key: str) -> Problem | None:
+        """Why `key` cannot act right now, and what to do (see `refusals`); None: say nothing."""
+        return None
+
+    def action_refused(self, key: str) -> None:
+        from tui.widgets.notice import Notice
+
+        problem = self.why_not(key)
+        notices = self.query(Notice)
+        if problem is not None and notices:
+            notices.first().show_problem(problem)
 
 
 class OncallModal(ModalScreen[ResultType]):

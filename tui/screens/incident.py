@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 
 from tui.live import Following
 from tui.problems import Problem, explain
-from tui.screens.base import OncallScreen
+from tui.screens.base import OncallScreen, refusals
 from tui.screens.choice import ChoiceScreen
 from tui.screens.prompt import TextPromptScreen
 from tui.widgets.contamination import ContaminationView
@@ -104,6 +104,7 @@ class IncidentScreen(OncallScreen[None]):
         Binding("2", "panel('people')", "People", show=False),
         Binding("3", "panel('runbooks')", "Runbooks", show=False),
         Binding("4", "panel('timeline')", "Timeline", show=False),
+        *refusals("r", "c", "p", "a", "m", "R"),
     ]
 
     class Refreshed(Message):
@@ -173,6 +174,8 @@ class IncidentScreen(OncallScreen[None]):
         self._poll_failed = False
         self.last_seq = 0
         self.plan: Any | None = None
+        self.impact_read = False  # the blast radius, people and runbooks were read (or failed)
+        self.recovery_read = False  # the run history was read for a recovery plan (or failed)
 
     def compose(self) -> ComposeResult:
         yield TitleBar(f"Incident {self.incident_id}")
@@ -303,9 +306,12 @@ class IncidentScreen(OncallScreen[None]):
 
     @on(ImpactLoaded)
     def _impact_loaded(self, message: ImpactLoaded) -> None:
+        self.impact_read = True
+        self.refresh_bindings()
         tree = self.query_one("#blast-tree", DependencyTree)
         if message.problem is not None or message.impact is None or message.index is None:
             assert message.problem is not None
+            self.recovery_read = True  # no radius, no plan to read
             tree.show_message("Blast radius unavailable.")
             self.query_one(PeoplePanel).update("Owners unavailable.")
             self.query_one(Notice).show_problem(message.problem)
@@ -341,6 +347,7 @@ class IncidentScreen(OncallScreen[None]):
 
     @on(RecoveryLoaded)
     def _recovery_loaded(self, message: RecoveryLoaded) -> None:
+        self.recovery_read = True
         if message.recovery is None:
             return
         analysis, self.plan = message.recovery
@@ -428,6 +435,51 @@ class IncidentScreen(OncallScreen[None]):
             _, allowed_from = STATUS_ACTIONS[action]
             return True if self.incident.status in allowed_from else None
         return super().check_action(action, parameters)
+
+    def why_not(self, key: str) -> Problem | None:
+        """Why a key of this screen did nothing just now (its action could not act)."""
+        loading = not self.impact_read or (key == "c" and not self.recovery_read)
+        if key in ("a", "m", "R"):
+            if self.incident is None:
+                return Problem(
+                    f"{key} was not taken: {self.incident_id} is still loading.",
+                    "Press it again in a moment.",
+                    kind="warning",
+                )
+            return Problem(
+                f"{key} does nothing now: {self.incident_id} is {self.incident.status}.",
+                "A status only moves forward: open, acknowledged, mitigated, resolved.",
+                kind="warning",
+            )
+        if loading:
+            what = {
+                "r": "the runbooks are",
+                "c": "the recovery plan is",
+                "p": "the people to page are",
+            }[key]
+            return Problem(
+                f"{key} was not taken: {what} still being read.",
+                "Press it again once they are shown.",
+                kind="warning",
+            )
+        if key == "r":
+            return Problem(
+                "r does nothing here: no runbook applies to this incident's asset.",
+                "See 3 Runbooks for why; `oncall runbook list` lists them all.",
+                kind="warning",
+            )
+        if key == "c":
+            return Problem(
+                "c does nothing here: no recovery plan, the run history shows no bad data "
+                "read downstream.",
+                "1 Impact shows the blast radius; 3 Runbooks lists what applies.",
+                kind="warning",
+            )
+        return Problem(
+            "p does nothing here: nobody is listed to page for this asset.",
+            "2 People shows its owners; g looks up any asset's owner.",
+            kind="warning",
+        )
 
     def _change_status(self, action: str) -> None:
         status, _ = STATUS_ACTIONS[action]

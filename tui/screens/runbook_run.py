@@ -15,9 +15,10 @@ resumes an interrupted run instead of starting one.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,7 +29,7 @@ from textual.message import Message
 from textual.widgets import Button, Footer, RichLog, Static
 
 from tui.problems import Problem, explain
-from tui.screens.base import OncallScreen
+from tui.screens.base import OncallScreen, refusals
 from tui.screens.choice import ChoiceScreen
 from tui.screens.prompt import TextPromptScreen
 from tui.screens.run_prompter import TuiPrompter
@@ -49,6 +50,24 @@ if TYPE_CHECKING:
     from runbooks.schema import Runbook, RunbookSpec
     from runbooks.session import RunSession
 
+#: The keys that work on steps; pressed at the wrong moment each is refused out loud.
+STEP_KEYS = ("x", "a", "s", "d")
+
+_Worker = TypeVar("_Worker", bound=Callable[..., None])
+
+
+def _holds_store(method: _Worker) -> _Worker:
+    """A run worker holds the store in use (`Backend.in_use`) while it runs: quitting the
+    app waits for it before closing the store the session writes through."""
+
+    @functools.wraps(method)
+    def holding(self: RunbookRunScreen, *args: object, **kwargs: object) -> None:
+        with self.backend.in_use():
+            method(self, *args, **kwargs)
+
+    return cast("_Worker", holding)
+
+
 STATE_WORDS = {
     "vetted": "✔ vetted",
     "changed": "⚠ changed since vetting",
@@ -63,6 +82,12 @@ class RunbookRunScreen(OncallScreen[None]):
         Binding("ctrl+s", "start", "Start"),
         Binding("ctrl+t", "toggle_dry_run", "Dry run", tooltip="Toggle dry run (checks only)"),
         Binding("x", "run_step", "Run step", tooltip="Run the current step"),
+        Binding(
+            "a",
+            "run_rest",
+            "Run rest",
+            tooltip="Run the remaining steps in turn, stopping where you are needed",
+        ),
         Binding("s", "skip_step", "Skip", tooltip="Skip the current step (asks why)"),
         Binding("d", "mark_done", "Mark done", tooltip="Record the step done by hand (asks why)"),
         Binding(
@@ -70,6 +95,10 @@ class RunbookRunScreen(OncallScreen[None]):
         ),
         Binding("shift+down", "scroll_detail(3)", "Scroll down", show=False),
         Binding("shift+up", "scroll_detail(-3)", "Scroll up", show=False),
+        # A step key pressed when it cannot act (a step still running, the run still starting
+        # or already over) falls through to these: it is refused with a notice saying why,
+        # never dropped in silence. No description: the help and footer list only the above.
+        *refusals(*STEP_KEYS, "ctrl+s"),
     ]
 
     # --- messages from workers ----------------------------------------------------------------
@@ -175,6 +204,8 @@ class RunbookRunScreen(OncallScreen[None]):
         self.lease_refused: Lease | RunStillActive | None = None
         self.busy: str | None = None
         self.busy_since = 0.0
+        self.running_rest = False  # `a`: the remaining steps are being run one after another
+        self.stop_rest = False  # escape during `a`: stop after the step under way
         self.rendered: dict[str, RenderedStep] = {}
 
     # --- layout -------------------------------------------------------------------------------
@@ -209,8 +240,13 @@ class RunbookRunScreen(OncallScreen[None]):
     def _tick(self) -> None:
         if self.busy:
             elapsed = format_duration_seconds(time.monotonic() - self.busy_since)
+            step = self.busy_step is not None
             self.query_one("#run-status", Static).update(
-                Content.from_markup("[$accent]▶ running[/] $s… $t", s=self.busy, t=elapsed)
+                Content.from_markup(
+                    "[$accent]▶ running[/] $s… $t" if step else "[$accent]▶ $s the run…[/] $t",
+                    s=self.busy,
+                    t=elapsed,
+                )
             )
 
     def _heading(self) -> Content:
@@ -291,10 +327,12 @@ class RunbookRunScreen(OncallScreen[None]):
             )
         self._refresh_heading()
         if self.resume_id is not None:
+            self._begin("resuming")
             self.resume(self.resume_id, None)
             return
         if self.given_params is not None and message.state == "vetted":
             self.raw_params = dict(self.given_params)
+            self._begin("starting")
             self.start(self.raw_params, None)
             return
         self.query_one("#form-area").display = True
@@ -322,6 +360,7 @@ class RunbookRunScreen(OncallScreen[None]):
 
         def answered(choice: str | None) -> None:
             if choice == "start":
+                self._begin("starting")
                 self.start(self.raw_params, None)
 
         self.app.push_screen(
@@ -358,20 +397,25 @@ class RunbookRunScreen(OncallScreen[None]):
         self.raw_params = raw
         self.query_one(Notice).clear()
         if self.dry_run:
+            self._begin("starting")
             self.start(raw, None)
         else:
+            self._begin("checking")
             self.check_then_start(raw)
 
     @work(thread=True, group="run")
+    @_holds_store
     def check_then_start(self, raw: dict[str, str]) -> None:
         """A live start of a recovery that would find nothing to do asks first (explicitly:
-        "Start anyway"); any other starts at once."""
-        self._set_busy("checking")
+        "Start anyway"); any other starts at once (the screen stays busy until it has)."""
         try:
             found = self._look_for_done(raw, at_start=True)
-        finally:
+        except BaseException:
             self._set_busy(None)
-        if not found:
+            raise
+        if found:
+            self._set_busy(None)
+        else:
             self.start(raw, None)
 
     @on(Button.Pressed, "#start")
@@ -418,6 +462,7 @@ class RunbookRunScreen(OncallScreen[None]):
         self.post_message(self.Reported(f"{event.kind}: {event.message}"))
 
     @work(thread=True, group="run")
+    @_holds_store
     def start(self, raw: dict[str, str], force_reason: str | None) -> None:
         runbook = self.runbook
         assert runbook is not None
@@ -435,6 +480,7 @@ class RunbookRunScreen(OncallScreen[None]):
         )
 
     @work(thread=True, group="run")
+    @_holds_store
     def resume(self, run_id: str, force_reason: str | None) -> None:
         """`force_reason`: take the run over even if it may still be running elsewhere (the
         engine records the override and the reason on the timeline)."""
@@ -454,7 +500,8 @@ class RunbookRunScreen(OncallScreen[None]):
     ) -> None:
         """Start or resume (in the calling worker): a refusal is shown in place, with the lease
         takeover offered when a lease is what stood in the way. `forced`: the written reason of
-        a takeover, so the screen can say whether it was taken or refused."""
+        a takeover, so the screen can say whether it was taken or refused. The screen stays
+        busy through a successful start: `_started` hands over to the first step's worker."""
         self._set_busy(busy)
         try:
             session = open_session()
@@ -462,7 +509,9 @@ class RunbookRunScreen(OncallScreen[None]):
             self._set_busy(None)
             self.post_message(self.Failed(explain(exc), _takeover(exc), forced))
             return
-        self._set_busy(None)
+        except BaseException:
+            self._set_busy(None)
+            raise
         self.post_message(self.Started(session, forced))
 
     @on(Started)
@@ -483,6 +532,7 @@ class RunbookRunScreen(OncallScreen[None]):
         self._refresh_heading()
         self._show_steps()
         self.query_one(StepList).focus()
+        self._begin("checking")
         if session.dry_run:
             self.dry_run_all()
         else:
@@ -620,14 +670,92 @@ class RunbookRunScreen(OncallScreen[None]):
             ):
                 return False
             return True if self.runbook is not None and not self.busy else None
-        if action in ("run_step", "skip_step", "mark_done"):
+        if action in ("run_step", "run_rest", "skip_step", "mark_done"):
             if self.session is None or self.report is not None or self.session.dry_run:
                 return False
+            # Shown dimmed while busy; a press then falls through to `refused`, which says why.
             ok = live and not self.busy and self.report is None and self._current() is not None
             return True if ok else None
         if action == "force_lease":
             return self.lease_refused is not None and not self.busy
         return super().check_action(action, parameters)
+
+    def _why_not(self, key: str) -> Problem | None:
+        """Why the step key `key` cannot act right now, and what to do; None when it can. Asked
+        by the actions themselves and by `refused`, so a key never does nothing in silence."""
+        session = self.session
+        if session is not None and session.dry_run:
+            return Problem(
+                f"{key} was not taken: a dry run checks every step by itself and changes nothing.",
+                "ctrl+t goes back to the form for a live run.",
+                kind="warning",
+            )
+        if self.busy:
+            if session is not None and self.busy in session.states:
+                doing = "running the remaining steps: " if self.running_rest else ""
+                busy = f"{doing}{self.busy} is still running"
+            else:
+                busy = f"oncall is still {self.busy} the run"
+            return Problem(
+                f"{key} was not taken: {busy}.",
+                "Press it again once that is done"
+                + (" (escape stops the walk after this step)." if self.running_rest else "."),
+                kind="warning",
+            )
+        if session is None:
+            if not self.query_one("#form-area").display:
+                return Problem(
+                    f"{key} was not taken: the run has not started.",
+                    "Wait for its steps to show, or read the notice above.",
+                    kind="warning",
+                )
+            return Problem(
+                f"{key} works on the steps once the run has started.",
+                "ctrl+s starts it.",
+                kind="warning",
+            )
+        if self.report is not None or self._current() is None:
+            return Problem(
+                f"{key} was not taken: {session.run_id or 'the run'} is over, no step is left.",
+                "Escape returns to the incident.",
+                kind="warning",
+            )
+        return None
+
+    def why_not(self, key: str) -> Problem | None:
+        """Why ctrl+s did nothing; a step key's reason is `_why_not`."""
+        if key != "ctrl+s":
+            return self._why_not(key)
+        if self.session is not None or self.resume_id is not None:
+            return Problem(
+                "ctrl+s does nothing now: the run has started.",
+                "x runs the current step, a the rest.",
+                kind="warning",
+            )
+        what = "the runbook is still loading" if self.runbook is None else "it is starting"
+        return Problem(
+            f"ctrl+s was not taken: {what}.", "Press it again in a moment.", kind="warning"
+        )
+
+    def action_refused(self, key: str) -> None:
+        """A key pressed when it cannot act: say why (see `_why_not`)."""
+        if key == "ctrl+s":
+            if (problem := self.why_not(key)) is not None:
+                self._refuse(problem)
+            return
+        why = self._why_not(key)
+        if why is None:  # it can act after all: do what the key says
+            if key == "x":
+                self.action_run_step()
+            elif key == "a":
+                self.action_run_rest()
+            else:
+                self._ask_reason("skip" if key == "s" else "done")
+            return
+        self._refuse(why)
+
+    def _refuse(self, why: Problem) -> None:
+        self.query_one(Notice).show_problem(why)
 
     def action_scroll_detail(self, lines: int) -> None:
         """Scroll a long action (SQL) while the step list keeps the focus."""
@@ -637,51 +765,108 @@ class RunbookRunScreen(OncallScreen[None]):
         """Run the current step. Pressing x confirms an ordinary step; a destructive one is put
         to the engine unconfirmed, so its check runs first and the typed confirmation (with the
         preview) is asked only when it must really act. An interrupted step is settled first."""
-        current = self._current()
-        if current is None or self.session is None or self.busy:
+        if (why := self._why_not("x")) is not None:
+            self._refuse(why)
             return
+        current = self._current()
+        assert current is not None
+        self._begin(current.id)
         self.run_step(current.id, confirmed=not current.destructive)
 
+    def action_run_rest(self) -> None:
+        """Run the current step and those after it, each exactly as x would (lease, ledger,
+        timeline, check first, preview), until one needs the operator: a destructive step's
+        typed confirmation is asked as x asks it, and a failure, a refusal, a step not run or
+        a stop (escape) ends the walk there."""
+        if (why := self._why_not("a")) is not None:
+            self._refuse(why)
+            return
+        current = self._current()
+        assert current is not None
+        self.running_rest = True
+        self.stop_rest = False
+        self._begin(current.id)
+        self.run_rest()
+
+    def _begin(self, what: str) -> None:
+        """(UI thread.) Mark the screen busy before a worker is started, so a key pressed in
+        between is refused rather than starting a second worker on the same session."""
+        self._apply_busy(what)
+
     def _set_busy(self, what: str | None) -> None:
-        """From a worker thread: mark the screen busy (keys off, a ticking status line)."""
+        """From a worker thread: say what the screen is busy with (None: it is not)."""
         self.app.call_from_thread(self._apply_busy, what)
 
     def _apply_busy(self, what: str | None) -> None:
+        if what != self.busy:
+            self.busy_since = time.monotonic()
         self.busy = what
-        self.busy_since = time.monotonic()
+        if what is None:
+            self.running_rest = False
         self._tick()
         self.refresh_bindings()
         if self.session is not None:
             self._show_steps()
 
     @work(thread=True, group="run")
+    @_holds_store
     def run_step(self, step_id: str, confirmed: bool = True) -> None:
         """`confirmed`: pressing x confirmed it; otherwise the engine asks through the prompter
-        if it comes to running it (after its check)."""
+        if it comes to running it (after its check). The screen stays busy until the steps
+        after it with nothing to do are settled too."""
         session = self.session
         assert session is not None
+        try:
+            if self._one_step(session, step_id, confirmed):
+                self._skip_settled(session)
+            self._after_step()
+        finally:
+            self._set_busy(None)
+
+    @work(thread=True, group="run")
+    @_holds_store
+    def run_rest(self) -> None:
+        """(`a`) Each remaining step in turn, as x runs it, until one does not end done or
+        skipped, or the operator asked to stop (escape)."""
+        session = self.session
+        assert session is not None
+        try:
+            while (state := current_step(session.plan())) is not None and not self.stop_rest:
+                if not self._one_step(session, state.id, not state.destructive):
+                    break
+                self.post_message(self.StepsChanged())
+            if self.stop_rest and current_step(session.plan()) is not None:
+                self.app.call_from_thread(
+                    self.query_one(Notice).show_info,
+                    "Stopped as asked: x runs the next step, a the rest.",
+                )
+            self._after_step()
+        finally:
+            self._set_busy(None)
+
+    def _one_step(self, session: RunSession, step_id: str, confirmed: bool) -> bool:
+        """(In a worker.) Run one step through the engine and say how it went; whether the run
+        can go on by itself (the step ended done or skipped, nothing stopped it)."""
         self._set_busy(step_id)
         try:
             outcome = session.run_step(step_id, confirmed=confirmed)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
-            moved_on = False
-        else:
-            self._report_outcome(outcome.state)
-            moved_on = not outcome.stop and outcome.state.status in ("done", "skipped")
-        finally:
-            self._set_busy(None)
-        if moved_on:
-            self._skip_settled(session)
-        self._after_step()
+            return False
+        self._report_outcome(outcome.state)
+        return not outcome.stop and outcome.state.status in ("done", "skipped")
 
     @work(thread=True, group="run")
+    @_holds_store
     def advance(self) -> None:
         """As a live run starts: settle the steps with nothing to do, then wait for x."""
         session = self.session
         assert session is not None
-        self._skip_settled(session)
-        self._after_step()
+        try:
+            self._skip_settled(session)
+            self._after_step()
+        finally:
+            self._set_busy(None)
 
     def _skip_settled(self, session: RunSession) -> None:
         """(In a worker.) Settle each step that comes up with nothing to do — done already, or
@@ -694,8 +879,6 @@ class RunbookRunScreen(OncallScreen[None]):
             except Exception as exc:
                 self.post_message(self.Failed(explain(exc)))
                 return
-            finally:
-                self._set_busy(None)
             if outcome is None:
                 return
             self.post_message(self.StepsChanged())
@@ -729,20 +912,22 @@ class RunbookRunScreen(OncallScreen[None]):
         self.post_message(self.Failed(problem))
 
     @work(thread=True, group="run")
+    @_holds_store
     def dry_run_all(self) -> None:
         session = self.session
         assert session is not None
-        for state in session.plan():
-            self._set_busy(state.id)
-            try:
-                session.run_step(state.id)
-            except Exception as exc:
-                self.post_message(self.Failed(explain(exc)))
-                break
-            finally:
-                self._set_busy(None)
-            self.post_message(self.StepsChanged())
-        self.post_message(self.Finished(session.finish()))
+        try:
+            for state in session.plan():
+                self._set_busy(state.id)
+                try:
+                    session.run_step(state.id)
+                except Exception as exc:
+                    self.post_message(self.Failed(explain(exc)))
+                    break
+                self.post_message(self.StepsChanged())
+            self.post_message(self.Finished(session.finish()))
+        finally:
+            self._set_busy(None)
 
     def _after_step(self) -> None:
         """From the worker: refresh, and close the run once no step is left to work on."""
@@ -764,9 +949,12 @@ class RunbookRunScreen(OncallScreen[None]):
         self._ask_reason("done")
 
     def _ask_reason(self, what: str) -> None:
-        current = self._current()
-        if current is None or self.busy:
+        key = "s" if what == "skip" else "d"
+        if (why := self._why_not(key)) is not None:
+            self._refuse(why)
             return
+        current = self._current()
+        assert current is not None
         title = f"Skip {current.id}?" if what == "skip" else f"Mark {current.id} done by hand?"
         explanation = (
             "Nothing is run and nothing is recorded as done; the reason goes on the timeline."
@@ -775,8 +963,13 @@ class RunbookRunScreen(OncallScreen[None]):
         )
 
         def answered(reason: str | None) -> None:
-            if reason:
-                self.settle_step(current.id, what, reason)
+            if not reason:
+                return
+            if (why := self._why_not(key)) is not None:
+                self._refuse(why)
+                return
+            self._begin(current.id)
+            self.settle_step(current.id, what, reason)
 
         self.app.push_screen(
             TextPromptScreen(title, explanation, placeholder="why", submit="Record"),
@@ -784,20 +977,22 @@ class RunbookRunScreen(OncallScreen[None]):
         )
 
     @work(thread=True, group="run")
+    @_holds_store
     def settle_step(self, step_id: str, what: str, reason: str) -> None:
         session = self.session
         assert session is not None
-        self._set_busy(step_id)
         try:
-            if what == "skip":
-                session.skip_step(step_id, reason)
-            else:
-                session.mark_done(step_id, reason)
-        except Exception as exc:
-            self.post_message(self.Failed(explain(exc)))
+            self._set_busy(step_id)
+            try:
+                if what == "skip":
+                    session.skip_step(step_id, reason)
+                else:
+                    session.mark_done(step_id, reason)
+            except Exception as exc:
+                self.post_message(self.Failed(explain(exc)))
+            self._after_step()
         finally:
             self._set_busy(None)
-        self._after_step()
 
     @on(StepsChanged)
     def _steps_changed(self) -> None:
@@ -846,8 +1041,10 @@ class RunbookRunScreen(OncallScreen[None]):
                 return
             self.query_one(Notice).clear()
             if self.resume_id is not None:
+                self._begin("resuming")
                 self.resume(self.resume_id, reason)
             else:
+                self._begin("starting")
                 self.start(self.raw_params, reason)
 
         from runbooks.leasing import RunStillActive
@@ -885,6 +1082,16 @@ class RunbookRunScreen(OncallScreen[None]):
                 return
             self.close_and_leave()
             return
+        if self.busy and self.session is not None and self.running_rest:
+            self.stop_rest = True
+            self.query_one(Notice).show_problem(
+                Problem(
+                    f"Stopping after {self.busy}: the steps after it are left as they are.",
+                    "Escape again once it has stopped to leave.",
+                    kind="warning",
+                )
+            )
+            return
         if self.busy and self.session is not None:
             self.query_one(Notice).show_problem(
                 Problem("A step is running.", "Wait for it to finish, then leave.", kind="warning")
@@ -920,12 +1127,15 @@ class RunbookRunScreen(OncallScreen[None]):
         )
 
     @work(thread=True, group="run")
+    @_holds_store
     def close_and_leave(self) -> None:
         """Close the run as interrupted (leases released); it can be resumed later."""
         assert self.session is not None
+        self._set_busy("closing")
         try:
             self.session.finish()
         except Exception as exc:
+            self._set_busy(None)
             self.post_message(self.Failed(explain(exc)))
             return
         self.app.call_from_thread(self.dismiss)
