@@ -616,17 +616,22 @@ class _Connections:
         self._free: list[Any] = []  # PostgreSQL: connections not in use, the last used last
         self._used: dict[int, float] = {}  # id(connection) -> when it was last put back
         self._cursors: dict[int, tuple[Any, Any]] = {}  # id(connection) -> its cursors
+        self._in_use: set[int] = set()  # id(connection) of those between `get` and `put`
+        self._close_on_put: set[int] = set()  # in use when the store was closed
 
     def get(self) -> Any:
         if self._shared:
             self._local.fairy = self._db.engine.raw_connection()
             return self._local.fairy.driver_connection
         if self._postgres:
-            return self._get_postgres()
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._make()
-            self._local.conn = conn
+            conn = self._get_postgres()
+        else:
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._make()
+                self._local.conn = conn
+        with self._lock:
+            self._in_use.add(id(conn))
         return conn
 
     def _get_postgres(self) -> Any:
@@ -671,11 +676,17 @@ class _Connections:
             fairy = self._local.__dict__.pop("fairy", None)
             if fairy is not None:
                 fairy.close()
-        elif self._postgres:
-            with self._lock:
-                if any(owned is conn for owned in self._owned):  # not dropped meanwhile
-                    self._used[id(conn)] = time.monotonic()
-                    self._free.append(conn)
+            return
+        with self._lock:
+            self._in_use.discard(id(conn))
+            close = id(conn) in self._close_on_put
+            self._close_on_put.discard(id(conn))
+            if self._postgres and not close and any(owned is conn for owned in self._owned):
+                self._used[id(conn)] = time.monotonic()  # not dropped meanwhile: reusable
+                self._free.append(conn)
+        if close:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     def _alive(self, conn: Any) -> bool:
         """A round trip that changes nothing (the connection is in autocommit)."""
@@ -698,10 +709,16 @@ class _Connections:
             conn.close()
 
     def close(self) -> None:
+        """Close every connection no thread is using; one in use (a worker still appending
+        while the app closes its store) is closed when that append puts it back. Closing a
+        sqlite3 connection under another thread's statement crashes the process (a full
+        test run saw a worker's COMMIT segfault as an app exited)."""
         with self._lock:
             owned, self._owned = self._owned, []
+            idle = [conn for conn in owned if id(conn) not in self._in_use]
+            self._close_on_put |= {id(conn) for conn in owned if id(conn) in self._in_use}
             self._free, self._used, self._cursors = [], {}, {}
-        for conn in owned:
+        for conn in idle:
             with contextlib.suppress(Exception):
                 conn.close()
         self._local = threading.local()

@@ -7,12 +7,17 @@ these; the CLI can say the same thing from the same function.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from incidents.leases import Lease
 from incidents.runs import Run
 from incidents.store import Store
 from runbooks.history import run_records
+
+if TYPE_CHECKING:
+    from runbooks.plan import StepProgress
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +26,12 @@ class OpenWork:
 
     runs: list[Run] = field(default_factory=list)
     leases: list[Lease] = field(default_factory=list)
+    #: Contaminated assets the recovery plan has not recovered yet, in words (`unrecovered`).
+    unrecovered: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
-        return not self.runs and not self.leases
+        return not self.runs and not self.leases and not self.unrecovered
 
     def lines(self) -> list[str]:
         """One line per open thing, in words, for a confirmation or a CLI warning."""
@@ -36,6 +43,7 @@ class OpenWork:
             f"{_name(lease.asset)} is leased by {lease.run_id} ({_name(lease.holder)})"
             for lease in self.leases
         )
+        out.extend(self.unrecovered)
         return out
 
 
@@ -47,6 +55,24 @@ def open_work(store: Store, incident_id: str) -> OpenWork:
     run_ids = {run.id for run in store.list_runs(incident_id=incident_id)}
     leases = [lease for lease in store.list_leases() if lease.run_id in run_ids]
     return OpenWork(runs, leases)
+
+
+def unrecovered(steps: Sequence[StepProgress]) -> list[str]:
+    """The recovery plan's steps not done, as one line each: a contaminated asset whose
+    runbook has not run (or not finished), or one whose recovery is left to its owner (oncall
+    cannot tell whether that was done)."""
+    out = []
+    for item in steps:
+        step = item.step
+        asset = _name(step.asset)
+        if item.state == "manual":
+            owner = _name(step.owner) if step.owner else "no owner"
+            out.append(f"{asset} is contaminated; its recovery is by hand ({owner})")
+        elif item.state == "unfinished" and item.run is not None:
+            out.append(f"{asset} is contaminated; {item.run.id} {step.runbook} is unfinished")
+        elif item.state != "done":
+            out.append(f"{asset} is contaminated and not recovered ({step.runbook} not run)")
+    return out
 
 
 def _name(ref: str) -> str:

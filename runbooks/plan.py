@@ -253,6 +253,8 @@ class RecoveryReport:
     status: str
     runs: list[dict[str, Any]] = field(default_factory=list)
     manual: list[dict[str, Any]] = field(default_factory=list)
+    #: Runs started or resumed by this call (0: every step was already done, nothing ran).
+    started: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -327,6 +329,7 @@ def recover(
         else:
             say(f"step {step.number}: {step.runbook} for {step.asset}")
             session = start(step)
+        report.started += 1
         result: RunReport = session.run_all()
         report.runs.append(result.as_dict())
         if result.status != "done":

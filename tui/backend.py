@@ -176,11 +176,17 @@ class Backend:
     def set_status(self, incident_id: str, status: str) -> Any:
         return self.store().set_status(incident_id, status, actor=self.operator())
 
-    def open_work(self, incident_id: str) -> OpenWork:
-        """Runs unfinished and leases held by the incident's runs (asked before closing it)."""
-        from runbooks.open_work import open_work
+    def open_work(self, incident_id: str, plan: Plan | None = None) -> OpenWork:
+        """Runs unfinished and leases held by the incident's runs, and with its recovery
+        `plan`, the contaminated assets not recovered yet (asked before closing it)."""
+        from dataclasses import replace
 
-        return open_work(self.store(), incident_id)
+        from runbooks.open_work import open_work, unrecovered
+
+        work = open_work(self.store(), incident_id)
+        if plan is None:
+            return work
+        return replace(work, unrecovered=unrecovered(self.plan_progress(plan)))
 
     def take_command(self, incident_id: str) -> Any:
         return self.store().take_command(incident_id, actor=self.operator())

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -302,3 +304,29 @@ def test_a_batch_larger_than_one_insert_statement_is_one_chain(store: Store) -> 
     events = store.events(incident.id)
     assert [e.id for e in events[1:]] == [e.id for e in written]
     assert store.verify(incident.id).ok
+
+
+def test_closing_the_store_leaves_a_connection_in_use_to_its_append(database_url: str) -> None:
+    """The app closes its store as it exits while a worker may still be appending: closing a
+    sqlite3 connection under another thread's statement crashes the process, so a connection
+    in use is closed when its append puts it back, and the append finishes."""
+    store = Store.open(database_url)
+    incident = store.open_incident("Partial loads", ASSET, actor="alice")
+    store.append_event(incident.id, "note", "before", "bob")
+    connections = store._appender._connections
+    in_use = connections.get()  # as a worker thread between taking it and putting it back
+    store.close()
+    cursor = in_use.cursor()
+    cursor.execute("SELECT count(*) FROM events")  # still open: the worker's append goes on
+    assert cursor.fetchone()[0] == 2
+    cursor.close()
+    connections.put(in_use)
+    assert in_use.closed if database_url.startswith("postgresql") else _is_closed(in_use)
+
+
+def _is_closed(connection: Any) -> bool:
+    try:
+        connection.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False

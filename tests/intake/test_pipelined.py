@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy import exc as sa_exc
 
 from incidents.alerts import AlertOutcome, IncomingAlert
+from incidents.errors import StoreUnavailable
 from incidents.store import Store
 
 pytestmark = pytest.mark.postgres
@@ -263,3 +264,28 @@ def test_writes_from_many_threads_one_at_a_time_share_one_connection(
     finally:
         engine.dispose()
     assert store.verify(incident.id).ok and store.verify(incident.id).count == 25
+
+
+def test_a_database_gone_is_store_unavailable_for_a_new_connection_too(
+    store: Store, postgres_url: str
+) -> None:
+    """The broken connection fails in one line (StoreUnavailable); so does the next write,
+    which must make a new connection to a database that no longer exists (it used to escape
+    as the driver's own error: a 500 from `oncall serve` instead of 503)."""
+    incident = store.open_incident("gone", TRAINING, actor="ana")
+    store.append_event(incident.id, "note", "before", "ana")
+    record(store, incoming("before"))
+    engine = create_engine(
+        postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
+    )
+    name = postgres_url.rsplit("/", 1)[1]
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+    for _ in range(2):  # the dropped connection, then a new one that cannot be made
+        with pytest.raises(StoreUnavailable):
+            store.append_event(incident.id, "note", "after", "ana")
+        with pytest.raises(StoreUnavailable):
+            record(store, incoming("after"))

@@ -102,3 +102,22 @@ async def test_the_operator_name_is_shown_on_a_first_run_that_creates_the_demo(
         bar = str(app.screen.query_one(TitleBar).render())
         assert bar.rstrip().endswith("demo · as ana.lima")
         assert "…" not in bar
+
+
+async def test_the_theme_chosen_with_t_is_kept_in_the_user_config_dir_for_the_next_start(
+    make_app, own_preferences: Path
+) -> None:
+    from tests.tui.conftest import settle
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        assert app.current_theme.dark
+        await pilot.press("T")  # one key, on any screen
+        await pilot.pause()
+        assert app.theme == "textual-light"
+    assert (own_preferences / "preferences.json").exists()
+    again = make_app()
+    async with again.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, again)
+        assert again.theme == "textual-light"  # kept across the restart

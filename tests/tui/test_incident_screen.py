@@ -307,3 +307,28 @@ async def test_a_timeline_that_does_not_verify_is_never_shown_as_whole(
         notice = screen.query_one(Notice)
         assert notice.is_showing
         assert "This timeline does NOT verify at event #2" in str(notice.render())
+
+
+async def test_resolving_names_the_contaminated_assets_the_recovery_has_not_recovered(
+    make_app, broken, open_store
+) -> None:
+    from tui.screens.choice import ChoiceScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(app, pilot)
+        for _ in range(3000):  # a bound: the run history is read for the plan
+            if screen.plan is not None:
+                break
+            await pilot.pause(0.01)
+        assert screen.plan is not None
+        await pilot.press("R")
+        await settle(pilot, app)
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceScreen)
+        assert "training-db is contaminated and not recovered" in dialog.text
+        assert "demand-forecast is contaminated and not recovered" in dialog.text
+        assert "Nothing is still open" not in dialog.text
+        await pilot.press("enter")  # "Not now"
+        await settle(pilot, app)
+    assert open_store().get_incident("INC-1").status == "open"

@@ -279,6 +279,13 @@ def recover_command(
                 file=out,
             )
         typer.echo(f"{plan.incident}: recovery {report.status}", file=out)
+    if report.started == 0 and report.runs:
+        runs = ", ".join(str(run["run"]) for run in report.runs)
+        typer.echo(
+            f"{plan.incident}: the recovery was already done ({runs}): nothing was started, "
+            "nothing changed",
+            file=out,
+        )
     if report.status == "stopped":
         raise typer.Exit(1)
 

@@ -505,8 +505,11 @@ def run(
     )
     env = _env(ctx)
     with open_store(ctx) as store:
-        if not dry_run:
-            _say_if_already_done(store, env, obj, runbook_id, incident, params, out)
+        if not dry_run and not _start_if_already_done(
+            store, env, obj, runbook_id, incident, params, out, ask=not yes
+        ):
+            typer.echo("Not started: nothing was changed.", file=out)
+            return
         session = start_run(
             store=store,
             env=env,
@@ -530,7 +533,7 @@ def run(
     _finish(report, as_json, out)
 
 
-def _say_if_already_done(
+def _start_if_already_done(
     store: Store,
     env: RunbookEnv,
     obj: Any,
@@ -538,9 +541,14 @@ def _say_if_already_done(
     incident: str | None,
     params: dict[str, str],
     out: Any,
-) -> None:
-    """Before a live run: say when it would find nothing to do (`runbooks.already_done`, the
-    same question the app asks). The run goes on: typing the command was the explicit choice."""
+    *,
+    ask: bool,
+) -> bool:
+    """Before a live run: whether to start it, saying first when it would find nothing to do
+    (`runbooks.already_done`, the same question the app asks). On a terminal (and without
+    --yes) a finished recovery is named ("already done by RUN-1") and starting again is asked,
+    default no; in a script nobody can answer, so it goes on as typed: every step is checked
+    first and nothing done is repeated, and it says so."""
     from runbooks.already_done import already_done
 
     done = already_done(
@@ -552,12 +560,21 @@ def _say_if_already_done(
         params=params,
         operator=obj.operator,
     )
-    if done is not None:
-        typer.echo(
-            f"note: {done.headline()}; running it again checks every step first and repeats "
-            "nothing",
-            file=out,
+    if done is None:
+        return True
+    if ask and sys.stdin.isatty():
+        typer.echo(f"{runbook_id} is {done.headline()}.", file=out)
+        return typer.confirm(
+            "Start it again anyway? (a new run checks every step first and repeats nothing done)",
+            default=False,
         )
+    why = "no terminal to ask" if not sys.stdin.isatty() else "--yes given"
+    typer.echo(
+        f"note: {done.headline()}; starting it again ({why}): every step is checked first "
+        "and nothing already done is repeated, so nothing should change",
+        file=out,
+    )
+    return True
 
 
 @runbook_app.command("resume")

@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, Static
 
 from tui.screens.base import OncallModal
+from tui.widgets.people import shorten_refs
 
 if TYPE_CHECKING:
     from runbooks.permissions import BreakGlassRequest
@@ -43,13 +44,15 @@ class BreakGlassScreen(OncallModal[str | None]):
             yield Static(
                 Content.from_markup(
                     "$why: this run's destructive steps need an owner or the person on call.",
-                    why=request.denial(),
+                    why=shorten_refs(request.denial()),
                 ),
                 classes="dialog-text",
             )
-            lines = [Content.from_markup("[b]Call instead:[/b]")]
-            lines += [Content("  " + contact.line()) for contact in request.contacts]
-            yield Static(Content("\n").join(lines), id="call-instead", classes="dialog-text")
+            with Vertical(id="call-instead"):
+                yield Static(Content.from_markup("[b]Call instead:[/b]"), classes="dialog-text")
+                # One widget per contact, indented by padding: a long line wraps under itself.
+                for contact in request.contacts:
+                    yield Static(Content(contact.line()), classes="dialog-text contact-line")
             yield Static(
                 Content(
                     "If none of them can act in time, write why you must (at least "

@@ -46,7 +46,14 @@ def preview_line(preview: Preview | None) -> Content:
 class ConfirmDestructive(OncallModal[bool]):
     """Returns True only when the typed text equals `asset_name`; False on escape or cancel."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        # The name's input keeps the focus; these scroll a long action above it.
+        Binding("shift+down", "scroll_action(3)", "Scroll the action", show=False),
+        Binding("shift+up", "scroll_action(-3)", "Scroll the action", show=False),
+        Binding("pagedown", "scroll_action(6)", show=False),
+        Binding("pageup", "scroll_action(-6)", show=False),
+    ]
 
     def __init__(
         self,
@@ -72,6 +79,7 @@ class ConfirmDestructive(OncallModal[bool]):
                 yield Static(
                     Content(self.action_text), id="destructive-action", classes="action-text"
                 )
+            yield Static("", id="destructive-scroll-keys", classes="scroll-keys")
             yield Static(
                 Content.from_markup(
                     "This changes [b]$name[/b] and cannot be undone by oncall.\n"
@@ -88,6 +96,28 @@ class ConfirmDestructive(OncallModal[bool]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+        self.call_after_refresh(self._say_scroll_keys)
+
+    def _say_scroll_keys(self) -> None:
+        """Name the keys that scroll the action when it does not fit (at 80x24 it often does
+        not): the input has the focus, so the mouse would otherwise be the only way."""
+        scroll = self.query_one("#destructive-scroll", VerticalScroll)
+        hint = self.query_one("#destructive-scroll-keys", Static)
+        hidden = scroll.max_scroll_y
+        hint.display = hidden > 0
+        if hidden > 0:
+            below = max(0, hidden - round(scroll.scroll_y))
+            hint.update(
+                Content.from_markup(
+                    "[dim]shift+↓/↑ (or page down/up) scrolls the action · $n more below[/]",
+                    n=str(below),
+                )
+            )
+
+    def action_scroll_action(self, lines: int) -> None:
+        scroll = self.query_one("#destructive-scroll", VerticalScroll)
+        scroll.scroll_relative(y=lines, animate=False, immediate=True)
+        self._say_scroll_keys()
 
     def matches(self) -> bool:
         return self.query_one(Input).value.strip() == self.asset_name

@@ -493,7 +493,7 @@ class IncidentScreen(OncallScreen[None]):
         """Mitigated and resolved are asked first, naming the incident and what is still open:
         one key next to `r` must not close a SEV1 with a recovery half done."""
         try:
-            work = self.backend.open_work(self.incident_id)
+            work = self.backend.open_work(self.incident_id, self.plan)
         except Exception as exc:
             self.post_message(self.Failed(explain(exc)))
             return
@@ -508,7 +508,8 @@ class IncidentScreen(OncallScreen[None]):
         still_open = (
             "Still open:\n" + "\n".join(f"  • {line}" for line in message.still_open)
             if message.still_open
-            else "Nothing is still open: no run unfinished, no lease held."
+            else "Nothing is still open: no run unfinished, no lease held"
+            + (", every contaminated asset recovered." if self.plan is not None else ".")
         )
         meaning = {
             "mitigated": "The harm has stopped; the incident stays open until resolved.",

@@ -35,6 +35,7 @@ from tui.screens.prompt import TextPromptScreen
 from tui.screens.run_prompter import TuiPrompter
 from tui.widgets.notice import Notice
 from tui.widgets.params_form import ParamsForm
+from tui.widgets.people import shorten_refs
 from tui.widgets.step_detail import StepDetail
 from tui.widgets.step_list import StepList, current_step
 from tui.widgets.title_bar import TitleBar
@@ -542,6 +543,10 @@ class RunbookRunScreen(OncallScreen[None]):
     def _failed(self, message: Failed) -> None:
         self.lease_refused = message.lease
         problem = refusal_problem(message.problem, message.lease, self.resume_id)
+        # `user:default/erin.walsh` reads as erin.walsh: shorter, so the notice fits 80x24
+        problem = Problem(
+            shorten_refs(problem.message), shorten_refs(problem.next_step), kind=problem.kind
+        )
         if message.forced:
             problem = Problem(
                 f"Takeover refused: {problem.message}",

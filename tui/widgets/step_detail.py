@@ -23,15 +23,29 @@ if TYPE_CHECKING:
     from runbooks.engine import RenderedStep, StepState
 
 
-def step_head(rendered: RenderedStep) -> Content:
-    """The pinned part: title, and what the step changes (in red when it cannot be undone)."""
+#: What happens next to a destructive step, by its status: the name is typed only when its
+#: check shows work to do, so the head never promises a question that will not come.
+DESTRUCTIVE_NEXT = {
+    "done": "done",
+    "skipped": "skipped: nothing left to do",
+    "would_run": "a live run would ask for the name",
+    "would_skip": "its check holds: a live run would skip it",
+}
+DESTRUCTIVE_PENDING = "its check runs first; the name is asked only if it must act"
+
+
+def step_head(rendered: RenderedStep, state: StepState | None = None) -> Content:
+    """The pinned part: title, and what the step changes (in red when it cannot be undone)
+    and what will happen to it: checked first, the name asked only if it must act."""
     lines = [Content.from_markup("[b]$id[/b] — $title", id=rendered.id, title=rendered.title)]
     if rendered.destructive:
         assets = ", ".join(short_ref(a) for a in rendered.assets) or "its asset"
+        status = state.status if state is not None else "pending"
         lines.append(
             Content.from_markup(
-                "[$error]⚠ destructive[/]: changes $assets; you will type the name to confirm",
+                "[$error]⚠ destructive[/]: changes $assets; $next",
                 assets=assets,
+                next=DESTRUCTIVE_NEXT.get(status, DESTRUCTIVE_PENDING),
             )
         )
     elif rendered.assets:
@@ -65,7 +79,7 @@ def step_body(rendered: RenderedStep, state: StepState | None = None) -> list[tu
 
 def step_detail_content(rendered: RenderedStep, state: StepState | None = None) -> Content:
     """Everything as one text (what tests and logs read)."""
-    parts = [step_head(rendered)]
+    parts = [step_head(rendered, state)]
     for text, kind in step_body(rendered, state):
         parts.append(Content.assemble("  ", text) if kind == "code" else text)
     return Content("\n").join(parts)
@@ -108,7 +122,7 @@ class StepDetail(Vertical):
 
     def show(self, rendered: RenderedStep, state: StepState | None = None) -> None:
         head = self.query_one("#step-head", Static)
-        head.update(step_head(rendered))
+        head.update(step_head(rendered, state))
         head.display = True
         blocks = step_body(rendered, state)
         body = self.query_one("#step-body", VerticalScroll)
